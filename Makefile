@@ -1,0 +1,75 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROTOS := $(shell find proto -name '*.proto')
+GEN_STAMP := gen/.stamp
+MINIAPP_SRC := $(shell find miniapp/src miniapp/index.html miniapp/package.json miniapp/vite.config.ts -type f 2>/dev/null)
+MINIAPP_STAMP := miniapp/dist/.stamp
+
+.PHONY: help setup run test lint fmt proto miniapp clean bench system-deps
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+miniapp/node_modules/.installed: miniapp/package.json miniapp/package-lock.json
+	cd miniapp && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(GEN_STAMP): $(VENV)/.installed $(PROTOS)
+	rm -rf gen/analyticbot
+	mkdir -p gen
+	$(BIN)/python -m grpc_tools.protoc -Iproto \
+	  --python_out=gen --pyi_out=gen --grpc_python_out=gen $(PROTOS)
+	touch $@
+
+proto: $(GEN_STAMP) ## generate Python code from proto/ into gen/
+
+$(MINIAPP_STAMP): miniapp/node_modules/.installed $(MINIAPP_SRC)
+	cd miniapp && npm run --silent build
+	touch $@
+
+miniapp: $(MINIAPP_STAMP) ## build the Mini App into miniapp/dist
+
+system-deps: ## install the Debian packages the tests need (chromium)
+	@command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+setup: $(VENV)/.installed node_modules/.installed $(GEN_STAMP) $(MINIAPP_STAMP) ## install everything
+
+run: setup ## run the whole product locally (embedded PostgreSQL/Redis unless URLs are given)
+	$(BIN)/analyticbot run
+
+lint: setup ## ruff, mypy and buf lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	node_modules/.bin/buf lint
+	cd miniapp && npm run --silent typecheck
+
+fmt: $(VENV)/.installed ## format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: setup system-deps lint ## lint, then every test against real PostgreSQL and Redis
+	$(BIN)/pytest -q
+
+bench: setup ## run the benchmarks and rewrite docs/benchmarks.md
+	$(BIN)/python -m bench
+
+clean: ## remove generated files and local data
+	rm -rf gen/analyticbot $(GEN_STAMP) miniapp/dist .data

@@ -1,0 +1,49 @@
+"""JSON logs on stderr, one object per line, with registered secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+
+from pythonjsonlogger.json import JsonFormatter
+
+_MASK = "***"
+
+
+class SecretFilter(logging.Filter):
+    """Replaces every registered secret value in a record's final message with ***."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        masked = message
+        for secret in self._secrets:
+            masked = masked.replace(secret, _MASK)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Route the root logger to stderr as JSON tagged with ``service``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            static_fields={"service": service},
+        )
+    )
+    handler.addFilter(SecretFilter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("asyncio", "hpack", "hypercorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

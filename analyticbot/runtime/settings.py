@@ -1,0 +1,68 @@
+"""Settings shared by every deployable, read once from the environment.
+
+Every variable is prefixed ``ANALYTICBOT_`` except the two connection URLs, which use
+the names every tool already knows (``DATABASE_URL``, ``REDIS_URL``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from analyticbot.runtime.errors import ConfigError
+
+Environment = Literal["development", "production"]
+ENV_PREFIX = "ANALYTICBOT_"
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs: where the stores are, how to log, where metrics go."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    env: Environment = "production"
+    database_url: SecretStr = Field(
+        validation_alias=AliasChoices("DATABASE_URL", f"{ENV_PREFIX}DATABASE_URL")
+    )
+    redis_url: SecretStr = Field(
+        validation_alias=AliasChoices("REDIS_URL", f"{ENV_PREFIX}REDIS_URL")
+    )
+    log_level: str = "INFO"
+    # Port of the Prometheus /metrics endpoint of a gRPC service; 0 picks a free port.
+    metrics_port: int = 0
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Read ``cls`` from the environment; a missing or bad value raises ConfigError
+    naming the environment variables, never their values."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(part) for part in err["loc"])
+            variable = _variable_name(cls, field)
+            problems.append(f"{variable}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+def _variable_name(cls: type[BaseSettings], field: str) -> str:
+    info = cls.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    if isinstance(alias, str):
+        return alias
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    return f"{prefix}{field}".upper()
