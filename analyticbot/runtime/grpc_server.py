@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import asyncpg
 import grpc
@@ -25,6 +25,12 @@ from analyticbot.runtime.errors import DomainError
 from analyticbot.runtime.metrics import GRPC_HANDLED, GRPC_LATENCY
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+    Unary: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
+    Stream: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
 
 # Failures of a backing store: the caller may retry later.
 _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -53,14 +59,14 @@ def _split_method(full: str) -> tuple[str, str]:
     return service, method
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Deadlines, error translation and metrics for every unary and server-stream RPC."""
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
@@ -69,20 +75,20 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return handler
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, service, method),
+                _wrap_unary(cast("Unary", handler.unary_unary), service, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, service, method),
+                _wrap_stream(cast("Stream", handler.unary_stream), service, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
 
-async def _fail(context: grpc.aio.ServicerContext, exc: BaseException, method: str) -> None:
+async def _fail(context: Context, exc: BaseException, method: str) -> None:
     code, message = _status_for(exc)
     if code == grpc.StatusCode.INTERNAL:
         log.exception("unhandled error in %s", method, exc_info=exc)
@@ -91,10 +97,8 @@ async def _fail(context: grpc.aio.ServicerContext, exc: BaseException, method: s
     await context.abort(code, message)
 
 
-def _wrap_unary(
-    behaviour: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], service: str, method: str
-) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
-    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+def _wrap_unary(behaviour: Unary, service: str, method: str) -> Unary:
+    async def wrapped(request: Any, context: Context) -> Any:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
@@ -103,7 +107,7 @@ def _wrap_unary(
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
             code = _status_for(exc)[0]
             await _fail(context, exc, method)
         finally:
@@ -113,12 +117,8 @@ def _wrap_unary(
     return wrapped
 
 
-def _wrap_stream(
-    behaviour: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]],
-    service: str,
-    method: str,
-) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
-    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+def _wrap_stream(behaviour: Stream, service: str, method: str) -> Stream:
+    async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
@@ -127,7 +127,7 @@ def _wrap_stream(
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
             code = _status_for(exc)[0]
             await _fail(context, exc, method)
         finally:
@@ -180,7 +180,7 @@ def build_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME),
         server,
     )
     bound = server.add_insecure_port(f"{host}:{port}")

@@ -89,3 +89,12 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+
+
+async def migrate_url(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Connect to ``url``, apply pending migrations, disconnect."""
+    conn = await asyncpg.connect(url)
+    try:
+        return await migrate(conn, directory)
+    finally:
+        await conn.close()

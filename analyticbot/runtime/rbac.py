@@ -95,4 +95,5 @@ async def authorize(
     if role is None:
         raise NotFound("channel not found")
     if not allows(role, permission):
-        raise PermissionDenied(f"the {role.label} role may not {permission.value.replace('_', ' ')}")
+        action = permission.value.replace("_", " ")
+        raise PermissionDenied(f"the {role.label} role may not {action}")

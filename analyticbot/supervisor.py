@@ -1,0 +1,187 @@
+"""``analyticbot run``: the whole product on one machine, as supervised processes.
+
+Starts embedded PostgreSQL and Redis unless ``DATABASE_URL`` / ``REDIS_URL`` are given,
+applies migrations, then runs each service as its own process (``analyticbot serve X``)
+and restarts any that dies, with backoff. Ctrl-C or SIGTERM stops the services first
+(SIGTERM, so each drains), then the embedded stores. Everything a run creates lives in
+the data folder, so the next run finds the same data, keys and development token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analyticbot.devstack import DEV_USER_ID, seed_dev_grants
+from analyticbot.embedded import EmbeddedStores, start_postgres, start_redis
+from analyticbot.runtime.errors import ConfigError
+from analyticbot.runtime.logging import configure_logging
+from analyticbot.runtime.migrate import migrate_url
+
+log = logging.getLogger("analyticbot.supervisor")
+
+_MAX_BACKOFF = 10.0
+_STOP_TIMEOUT = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _persistent_secret(path: Path) -> str:
+    """A development secret kept in the data folder so restarts reuse it."""
+    if path.exists():
+        return path.read_text().strip()
+    value = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(27)}"
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass
+class Child:
+    name: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "analyticbot.cli", "serve", self.name], env=self.env
+        )
+        self.started_at = time.monotonic()
+        log.info("started %s (pid %d)", self.name, self.process.pid)
+
+    def poll(self) -> None:
+        """Restart a dead process with exponential backoff (reset after a minute up)."""
+        now = time.monotonic()
+        if self.process is None:
+            if now >= self.next_start:
+                self.start()
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        uptime = now - self.started_at
+        self.restarts = 0 if uptime > 60 else self.restarts + 1
+        delay = min(_MAX_BACKOFF, 0.5 * 2**self.restarts)
+        log.warning(
+            "%s exited with %d after %.1fs; restarting in %.1fs", self.name, code, uptime, delay
+        )
+        self.process = None
+        self.next_start = now + delay
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in time; killing it", self.name)
+            self.process.kill()
+            self.process.wait()
+
+
+def _environments(
+    base: dict[str, str], data_dir: Path, http_port: int
+) -> dict[str, dict[str, str]]:
+    ports = {name: _free_port() for name in ("collector", "analytics", "auth")}
+    bot_token = os.environ.get("ANALYTICBOT_BOT_TOKEN") or _persistent_secret(
+        data_dir / "dev-bot-token"
+    )
+    peers = {
+        "ANALYTICBOT_COLLECTOR_ADDR": f"127.0.0.1:{ports['collector']}",
+        "ANALYTICBOT_ANALYTICS_ADDR": f"127.0.0.1:{ports['analytics']}",
+        "ANALYTICBOT_AUTH_ADDR": f"127.0.0.1:{ports['auth']}",
+    }
+    common = {**base, **peers}
+    return {
+        "collector": {**common, "ANALYTICBOT_GRPC_PORT": str(ports["collector"])},
+        "analytics": {**common, "ANALYTICBOT_GRPC_PORT": str(ports["analytics"])},
+        "auth": {
+            **common,
+            "ANALYTICBOT_GRPC_PORT": str(ports["auth"]),
+            "ANALYTICBOT_BOT_TOKEN": bot_token,
+            "ANALYTICBOT_AUTH_KEYS_FILE": str(data_dir / "auth-keys.json"),
+        },
+        "gateway": {
+            **common,
+            "ANALYTICBOT_HTTP_PORT": str(http_port),
+            "ANALYTICBOT_DEV_LOGIN": str(base["ANALYTICBOT_ENV"] == "development").lower(),
+            "ANALYTICBOT_DEV_BOT_TOKEN": bot_token,
+            "ANALYTICBOT_DEV_USER_ID": str(DEV_USER_ID),
+        },
+    }
+
+
+def run_stack(data_dir: str, http_port: int) -> int:
+    """Run until Ctrl-C/SIGTERM; returns the process exit code."""
+    os.environ.setdefault("ANALYTICBOT_ENV", "development")
+    configure_logging("supervisor", os.environ.get("ANALYTICBOT_LOG_LEVEL", "INFO"))
+    root = Path(data_dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    stores = EmbeddedStores()
+    stop = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        database_url = os.environ.get("DATABASE_URL") or start_postgres(root / "pg", stores)
+        redis_url = os.environ.get("REDIS_URL") or start_redis(root / "redis", stores)
+        applied = asyncio.run(migrate_url(database_url))
+        log.info("migrations applied: %d", len(applied))
+        base = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        children = [Child(name, env) for name, env in _environments(base, root, http_port).items()]
+        for child in children:
+            child.start()
+        url = f"http://127.0.0.1:{http_port}/"
+        seeded = False
+        announced = False
+        while not stop:
+            for child in children:
+                child.poll()
+            if not seeded and base["ANALYTICBOT_ENV"] == "development":
+                seeded = asyncio.run(seed_dev_grants(database_url))
+            if not announced and _listening(http_port):
+                print(f"\n  AnalyticBot is running. Open the Mini App: {url}\n", flush=True)
+                announced = True
+            time.sleep(0.5)
+        log.info("stopping services")
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(deadline)
+        return 0
+    except ConfigError:
+        raise
+    finally:
+        stores.stop()
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False
