@@ -10,12 +10,11 @@ never see each other's rows.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from typing import cast
 
 import asyncpg
 import pytest
@@ -23,9 +22,8 @@ import redis.asyncio as redis
 
 from analyticbot.embedded import EmbeddedStores, start_postgres, start_redis
 from analyticbot.runtime.db import create_pool
-from analyticbot.runtime.migrate import migrate
+from tests.support import ROOT, drop_database, fresh_database
 
-ROOT = Path(__file__).resolve().parents[1]
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -58,40 +56,9 @@ def admin_database_url(embedded: EmbeddedStores) -> str:
 @pytest.fixture(scope="session")
 def database_url(admin_database_url: str) -> Iterator[str]:
     """A fresh, migrated database for this test session."""
-    name = f"ab_test_{uuid.uuid4().hex[:12]}"
-
-    async def setup() -> str:
-        admin = await asyncpg.connect(admin_database_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-        url = _with_database(admin_database_url, name)
-        conn = await asyncpg.connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        return url
-
-    async def teardown() -> None:
-        admin = await asyncpg.connect(admin_database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    url = asyncio.run(setup())
+    url = fresh_database(admin_database_url)
     yield url
-    asyncio.run(teardown())
-
-
-def _with_database(url: str, name: str) -> str:
-    """Replace the database of a libpq URL (keeps query parameters such as host=)."""
-    head, sep, query = url.partition("?")
-    scheme, rest = head.split("://", 1)
-    authority = rest.split("/", 1)[0]
-    return f"{scheme}://{authority}/{name}{sep}{query}"
+    drop_database(admin_database_url, url)
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +83,7 @@ async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     async with pool.acquire() as connection:
         tx = connection.transaction()
         await tx.start()
-        yield connection
+        yield cast(asyncpg.Connection, connection)
         await tx.rollback()
 
 
