@@ -59,6 +59,9 @@ def load_settings(cls: type[S]) -> S:
 
 def _variable_name(cls: type[BaseSettings], field: str) -> str:
     info = cls.model_fields.get(field)
+    if info is None:
+        # pydantic names a field read through an alias by that alias: the variable itself.
+        return field
     alias = info.validation_alias if info else None
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
