@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTOS := $(shell find proto -name '*.proto')
 GEN_STAMP := gen/.stamp
-MINIAPP_SRC := $(shell find miniapp/src miniapp/index.html miniapp/package.json miniapp/vite.config.ts -type f 2>/dev/null)
+MINIAPP_SRC := $(shell find miniapp/src miniapp/index.html miniapp/package.json miniapp/tsconfig.json miniapp/vite.config.ts -type f 2>/dev/null)
 MINIAPP_STAMP := miniapp/dist/.stamp
 
 .PHONY: help setup run test lint fmt proto miniapp clean bench system-deps
