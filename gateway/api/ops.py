@@ -1,0 +1,49 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from quart import Blueprint, Response
+from quart_schema import hide, tag_blueprint, validate_response
+
+from gateway.api.schemas import Health, Readiness
+from gateway.state import gateway_state
+
+blueprint = Blueprint("ops", __name__)
+tag_blueprint(blueprint, ["operations"])
+
+_SERVING = "SERVING"
+
+
+@blueprint.get("/healthz")
+@validate_response(Health, 200)
+async def healthz() -> Health:
+    """Liveness: the process answers HTTP."""
+    return Health(status="ok")
+
+
+@blueprint.get("/readyz")
+@validate_response(Readiness, 200)
+@validate_response(Readiness, 503)
+async def readyz() -> tuple[Readiness, int]:
+    """Readiness: auth and analytics report SERVING and the key set is loaded."""
+    state = gateway_state()
+    auth, analytics = await asyncio.gather(
+        state.peers.health("auth"), state.peers.health("analytics")
+    )
+    checks = {
+        "auth": auth,
+        "analytics": analytics,
+        "keys": "LOADED" if state.keys.loaded else "NOT_LOADED",
+    }
+    ready = auth == _SERVING and analytics == _SERVING and state.keys.loaded
+    return Readiness(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+@blueprint.get("/metrics")
+@hide
+async def metrics() -> Response:
+    """Prometheus text exposition of this process's registry."""
+    return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)

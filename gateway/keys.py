@@ -1,0 +1,116 @@
+"""Local verification of access tokens with the auth service's public key set.
+
+The key set is fetched from auth ``GetJwks`` at startup (retrying until auth is up) and
+again when a token names a key we do not know (rotation). Those refetches happen at most
+once per ``min_refresh_seconds``, so forged ``kid`` values cannot hammer the auth service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from analyticbot.runtime.errors import Unauthenticated
+from analyticbot.runtime.tokens import Principal, TokenVerifier
+from gateway.errors import APIError, unauthenticated
+
+log = logging.getLogger(__name__)
+
+JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A verified user and the token to forward to the services."""
+
+    principal: Principal
+    token: str
+
+
+class KeyRing:
+    """Holds the current key set and verifies tokens against it."""
+
+    def __init__(
+        self,
+        fetch: JwksFetcher,
+        *,
+        min_refresh_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._min_refresh = min_refresh_seconds
+        self._clock = clock
+        self._verifier: TokenVerifier | None = None
+        self._last_kid_refresh: float | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._verifier is not None
+
+    async def refresh(self) -> None:
+        """Fetch the key set now; raises ``APIError`` (503) when auth cannot answer."""
+        async with self._lock:
+            jwks = await self._fetch()
+            if self._verifier is None:
+                self._verifier = TokenVerifier(jwks)
+            else:
+                self._verifier.replace_keys(jwks)
+            log.info("key set loaded: %d key(s)", len(list(self._verifier.key_ids)))
+
+    async def load_until_ready(self, *, first_delay: float = 0.2, max_delay: float = 5.0) -> None:
+        """Retry until the first key set is loaded (run as a startup background task)."""
+        delay = first_delay
+        while not self.loaded:
+            try:
+                await self.refresh()
+            except APIError as exc:
+                log.warning("auth key set not available yet (%s), retrying", exc.code)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_delay)
+
+    def _may_refresh(self) -> bool:
+        # Only refreshes for unknown kids count: the first load must not delay a rotation.
+        return (
+            self._last_kid_refresh is None
+            or self._clock() - self._last_kid_refresh >= self._min_refresh
+        )
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid access token; 401 ``APIError`` otherwise, 503 while no
+        key set could be loaded yet."""
+        if self._verifier is None:
+            await self.refresh()
+        try:
+            kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        except jwt.PyJWTError:
+            raise unauthenticated("malformed token", invalid_token=True) from None
+        verifier = self._verifier
+        assert verifier is not None
+        if kid not in verifier.key_ids and self._may_refresh():
+            self._last_kid_refresh = self._clock()
+            try:
+                await self.refresh()
+            except APIError as exc:
+                log.warning("key set refresh failed (%s)", exc.code)
+        try:
+            return verifier.verify(token)
+        except Unauthenticated as exc:
+            raise unauthenticated(str(exc), invalid_token=True) from None
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header, or a 401."""
+    if not authorization:
+        raise unauthenticated("missing bearer token")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return token

@@ -1,0 +1,59 @@
+"""Composition root of the gateway: settings, logging, the app, hypercorn, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from analyticbot.runtime.logging import configure_logging
+from analyticbot.runtime.settings import load_settings
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+
+log = logging.getLogger(__name__)
+GRACE_SECONDS = 10.0
+
+
+def hypercorn_config(settings: GatewaySettings) -> Config:
+    config = Config()
+    host = settings.http_host
+    config.bind = [
+        f"[{host}]:{settings.http_port}" if ":" in host else f"{host}:{settings.http_port}"
+    ]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")  # JSON, like every other log
+    config.graceful_timeout = GRACE_SECONDS
+    config.include_server_header = False
+    config.h11_max_incomplete_size = 16 * 1024
+    return config
+
+
+async def main() -> None:
+    """Serve until SIGTERM or SIGINT, then finish in-flight requests and stop."""
+    settings = load_settings(GatewaySettings)
+    secrets = [settings.database_url.get_secret_value(), settings.redis_url.get_secret_value()]
+    if settings.dev_bot_token is not None:
+        secrets.append(settings.dev_bot_token.get_secret_value())
+    configure_logging("gateway", settings.log_level, secrets=secrets)
+    app = create_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if settings.dev_login:
+        log.warning("development login is ON: /api/v1/dev/init-data signs launches")
+    log.info("serving HTTP on %s:%d", settings.http_host, settings.http_port)
+    await serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)
+    log.info("stopped")
+
+
+def run() -> None:
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    run()
