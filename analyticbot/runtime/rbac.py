@@ -8,11 +8,16 @@ the ``grants`` table, so a change takes effect on the next request, not at token
 from __future__ import annotations
 
 import enum
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from analyticbot.runtime.errors import NotFound, PermissionDenied
 from analyticbot.runtime.tokens import Principal
+
+# A connection of its own or one borrowed from a pool.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 
 class Role(enum.IntEnum):
@@ -59,7 +64,7 @@ def allows(role: Role | None, permission: Permission) -> bool:
     return role is not None and role >= PERMISSIONS[permission]
 
 
-async def role_of(conn: asyncpg.Connection, user_id: int, channel_id: int) -> Role | None:
+async def role_of(conn: Connection, user_id: int, channel_id: int) -> Role | None:
     row = await conn.fetchval(
         "SELECT role FROM grants WHERE user_id = $1 AND channel_id = $2", user_id, channel_id
     )
@@ -67,7 +72,7 @@ async def role_of(conn: asyncpg.Connection, user_id: int, channel_id: int) -> Ro
 
 
 async def authorize(
-    conn: asyncpg.Connection,
+    conn: Connection,
     principal: Principal,
     channel_id: int,
     permission: Permission,

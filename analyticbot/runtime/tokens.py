@@ -15,10 +15,11 @@ gRPC calls carry the token in the ``authorization`` metadata as ``Bearer <jwt>``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -151,6 +152,10 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthenticated("malformed token") from None
+        if header.get("alg") != ALGORITHM:
+            raise Unauthenticated("token algorithm not accepted")
+        if "crit" in header:
+            raise Unauthenticated("token has critical header extensions")
         key = self._keys.get(str(header.get("kid", "")))
         if key is None:
             raise Unauthenticated("token signed by an unknown key")
@@ -179,11 +184,12 @@ class TokenVerifier:
 def _principal(claims: Mapping[str, Any]) -> Principal:
     subject = str(claims["sub"])
     kind: TokenKind = claims["typ"]
-    user_id = int(subject) if kind == "access" and subject.isdigit() else None
+    numeric = subject.isascii() and subject.isdigit()
+    user_id = int(subject) if kind == "access" and numeric else None
     if kind == "access" and user_id is None:
         raise Unauthenticated("invalid token subject")
     channel_id = claims.get("cid") if kind == "share" else None
-    if kind == "share" and not isinstance(channel_id, int):
+    if kind == "share" and type(channel_id) is not int:
         raise Unauthenticated("share token without a channel")
     return Principal(
         kind=kind,
@@ -203,3 +209,36 @@ def bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str:
             if scheme.lower() == "bearer" and token:
                 return token.strip()
     raise Unauthenticated("missing bearer token")
+
+
+class CachedToken:
+    """A token fetched on demand and reused until shortly before it expires.
+
+    Services hold one for their own service token: ``fetch`` asks the auth service
+    (``IssueServiceToken``) and returns the token and its expiry in unix seconds.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[tuple[str, int]]],
+        *,
+        refresh_before_seconds: int = 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._fetch = fetch
+        self._margin = refresh_before_seconds
+        self._clock = clock
+        self._token = ""
+        self._expires = 0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> str:
+        """The current token, fetching a new one when it is missing or about to expire."""
+        async with self._lock:
+            if not self._token or self._clock() >= self._expires - self._margin:
+                self._token, self._expires = await self._fetch()
+            return self._token
+
+    async def metadata(self) -> tuple[tuple[str, str], ...]:
+        """gRPC call metadata carrying the token."""
+        return (("authorization", f"Bearer {await self.get()}"),)

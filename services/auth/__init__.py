@@ -1,0 +1,1 @@
+"""The auth service: Telegram initData to tokens, key set, RBAC answers."""

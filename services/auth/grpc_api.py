@@ -1,0 +1,136 @@
+"""The gRPC edge of the auth service: messages in, use cases, messages out.
+
+ExchangeInitData, GetJwks, RefreshTokens, RevokeRefreshToken and IssueServiceToken
+authenticate by what they carry (initData, nothing public, a refresh token, a service
+secret); every other RPC needs ``authorization: Bearer <token>`` in metadata. Domain
+errors become status codes in the shared interceptor.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from analyticbot.auth.v1 import auth_pb2, auth_pb2_grpc
+from analyticbot.runtime.grpc_server import Registrar
+from analyticbot.runtime.rbac import Role
+from analyticbot.runtime.tokens import Principal, TokenKind, bearer
+from services.auth.domain import IssuedToken
+from services.auth.service import AuthService
+
+Context = grpc.aio.ServicerContext[Any, Any]
+SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+
+_ROLES: dict[Role, auth_pb2.Role] = {
+    Role.VIEWER: auth_pb2.ROLE_VIEWER,
+    Role.ANALYST: auth_pb2.ROLE_ANALYST,
+    Role.ADMIN: auth_pb2.ROLE_ADMIN,
+    Role.OWNER: auth_pb2.ROLE_OWNER,
+}
+
+
+def _role(role: Role | None) -> auth_pb2.Role:
+    return _ROLES[role] if role is not None else auth_pb2.ROLE_UNSPECIFIED
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    """Translates AuthService RPCs to use cases."""
+
+    def __init__(self, service: AuthService) -> None:
+        self._service = service
+
+    def _caller(self, context: Context, kinds: tuple[TokenKind, ...]) -> Principal:
+        token = bearer(context.invocation_metadata() or ())
+        return self._service.authenticate(token, kinds)
+
+    async def ExchangeInitData(
+        self, request: auth_pb2.ExchangeInitDataRequest, context: Context
+    ) -> auth_pb2.ExchangeInitDataResponse:
+        session = await self._service.exchange_init_data(request.init_data)
+        assert session.user is not None
+        user = session.user
+        return auth_pb2.ExchangeInitDataResponse(
+            access_token=session.access.token,
+            access_token_expires_at=_timestamp(session.access.expires_at),
+            user=auth_pb2.TelegramUser(
+                user_id=user.id,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                username=user.username,
+                language_code=user.language_code,
+            ),
+            start_param=session.start_param,
+            refresh_token=session.refresh.token,
+            refresh_token_expires_at=_timestamp(session.refresh.expires_at),
+        )
+
+    async def GetJwks(
+        self, request: auth_pb2.GetJwksRequest, context: Context
+    ) -> auth_pb2.GetJwksResponse:
+        return auth_pb2.GetJwksResponse(jwks_json=json.dumps(self._service.jwks()))
+
+    async def ListMyChannels(
+        self, request: auth_pb2.ListMyChannelsRequest, context: Context
+    ) -> auth_pb2.ListMyChannelsResponse:
+        caller = self._caller(context, ("access",))
+        channels, superadmin = await self._service.list_my_channels(caller)
+        return auth_pb2.ListMyChannelsResponse(
+            channels=[
+                auth_pb2.ChannelAccess(
+                    channel_id=c.channel_id, title=c.title, username=c.username, role=_role(c.role)
+                )
+                for c in channels
+            ],
+            superadmin=superadmin,
+        )
+
+    async def CheckAccess(
+        self, request: auth_pb2.CheckAccessRequest, context: Context
+    ) -> auth_pb2.CheckAccessResponse:
+        caller = self._caller(context, ("access", "share", "service"))
+        decision = await self._service.check_access(caller, request.channel_id, request.permission)
+        return auth_pb2.CheckAccessResponse(
+            allowed=decision.allowed, role=_role(decision.role), superadmin=decision.superadmin
+        )
+
+    async def RefreshTokens(
+        self, request: auth_pb2.RefreshTokensRequest, context: Context
+    ) -> auth_pb2.RefreshTokensResponse:
+        session = await self._service.refresh(request.refresh_token)
+        return auth_pb2.RefreshTokensResponse(
+            access_token=session.access.token,
+            access_token_expires_at=_timestamp(session.access.expires_at),
+            refresh_token=session.refresh.token,
+            refresh_token_expires_at=_timestamp(session.refresh.expires_at),
+        )
+
+    async def RevokeRefreshToken(
+        self, request: auth_pb2.RevokeRefreshTokenRequest, context: Context
+    ) -> auth_pb2.RevokeRefreshTokenResponse:
+        revoked = await self._service.revoke(request.refresh_token)
+        return auth_pb2.RevokeRefreshTokenResponse(revoked=revoked)
+
+    async def IssueServiceToken(
+        self, request: auth_pb2.IssueServiceTokenRequest, context: Context
+    ) -> auth_pb2.IssueServiceTokenResponse:
+        issued: IssuedToken = self._service.issue_service_token(request.service, request.secret)
+        return auth_pb2.IssueServiceTokenResponse(
+            access_token=issued.token, expires_at=_timestamp(issued.expires_at)
+        )
+
+
+def registrar(service: AuthService) -> tuple[Registrar, str]:
+    """The (registrar, full service name) pair that ``build_server`` takes."""
+    servicer = AuthServicer(service)
+    return partial(auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer), SERVICE_NAME
