@@ -103,33 +103,28 @@ class Child:
 def _environments(
     base: dict[str, str], data_dir: Path, http_port: int
 ) -> dict[str, dict[str, str]]:
+    """The environment of each service process: its port, its peers, and in development
+    the simulator and a development bot token that the login signs with."""
     ports = {name: _free_port() for name in ("collector", "analytics", "auth")}
-    bot_token = os.environ.get("ANALYTICBOT_BOT_TOKEN") or _persistent_secret(
-        data_dir / "dev-bot-token"
-    )
-    peers = {
-        "ANALYTICBOT_COLLECTOR_ADDR": f"127.0.0.1:{ports['collector']}",
-        "ANALYTICBOT_ANALYTICS_ADDR": f"127.0.0.1:{ports['analytics']}",
-        "ANALYTICBOT_AUTH_ADDR": f"127.0.0.1:{ports['auth']}",
+    development = base["ANALYTICBOT_ENV"] == "development"
+    common = {
+        **base,
+        **{f"ANALYTICBOT_{name.upper()}_ADDR": f"127.0.0.1:{port}" for name, port in ports.items()},
+        **{f"ANALYTICBOT_{name.upper()}_GRPC_PORT": str(port) for name, port in ports.items()},
     }
-    common = {**base, **peers}
-    return {
-        "collector": {**common, "ANALYTICBOT_GRPC_PORT": str(ports["collector"])},
-        "analytics": {**common, "ANALYTICBOT_GRPC_PORT": str(ports["analytics"])},
-        "auth": {
-            **common,
-            "ANALYTICBOT_GRPC_PORT": str(ports["auth"]),
-            "ANALYTICBOT_BOT_TOKEN": bot_token,
-            "ANALYTICBOT_AUTH_KEYS_FILE": str(data_dir / "auth-keys.json"),
-        },
-        "gateway": {
-            **common,
-            "ANALYTICBOT_HTTP_PORT": str(http_port),
-            "ANALYTICBOT_DEV_LOGIN": str(base["ANALYTICBOT_ENV"] == "development").lower(),
-            "ANALYTICBOT_DEV_BOT_TOKEN": bot_token,
-            "ANALYTICBOT_DEV_USER_ID": str(DEV_USER_ID),
-        },
-    }
+    auth = {**common, "ANALYTICBOT_AUTH_KEYS_FILE": str(data_dir / "auth-keys.json")}
+    gateway = {**common, "ANALYTICBOT_HTTP_PORT": str(http_port)}
+    if development and not base.get("ANALYTICBOT_BOT_TOKEN"):
+        # No real bot: the gateway's development login signs initData with a token that
+        # only this machine knows, and auth accepts it (development only).
+        dev_token = _persistent_secret(data_dir / "dev-bot-token")
+        auth["ANALYTICBOT_DEV_BOT_TOKEN"] = dev_token
+        gateway.update(
+            ANALYTICBOT_DEV_LOGIN="true",
+            ANALYTICBOT_DEV_BOT_TOKEN=dev_token,
+            ANALYTICBOT_DEV_USER_ID=str(DEV_USER_ID),
+        )
+    return {"collector": common, "analytics": common, "auth": auth, "gateway": gateway}
 
 
 def run_stack(data_dir: str, http_port: int) -> int:

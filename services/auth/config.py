@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from analyticbot.runtime.errors import ConfigError
@@ -32,7 +32,10 @@ MIN_SERVICE_SECRET_LENGTH = 32
 class AuthSettings(CommonSettings):
     """Everything the auth service reads from its environment."""
 
-    grpc_port: int = 50053
+    # The gRPC port; named after the service so `analyticbot run` can set every port at once.
+    grpc_port: int = Field(
+        default=50053, ge=0, le=65535, validation_alias=AliasChoices("ANALYTICBOT_AUTH_GRPC_PORT")
+    )
     bot_token: SecretStr | None = None
     dev_bot_token: SecretStr | None = None
     bot_id: int | None = None
