@@ -11,7 +11,7 @@ GEN_STAMP := gen/.stamp
 MINIAPP_SRC := $(shell find miniapp/src miniapp/index.html miniapp/package.json miniapp/tsconfig.json miniapp/vite.config.ts -type f 2>/dev/null)
 MINIAPP_STAMP := miniapp/dist/.stamp
 
-.PHONY: help setup run test lint fmt proto miniapp clean bench system-deps
+.PHONY: help setup run test lint fmt proto miniapp clean bench system-deps tools
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,6 +30,15 @@ miniapp/node_modules/.installed: miniapp/package.json miniapp/package-lock.json
 	cd miniapp && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# checkov pins many packages (old `packaging`, aiodns...); it gets a venv of its own so
+# it never constrains the product's dependencies.
+.venv-tools/.installed:
+	test -d .venv-tools || $(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet 'checkov>=3.2,<4'
+	touch $@
+
+tools: .venv-tools/.installed ## install the manifest scanner (checkov) in its own venv
+
 $(GEN_STAMP): $(VENV)/.installed $(PROTOS)
 	rm -rf gen/analyticbot
 	mkdir -p gen
@@ -46,11 +55,13 @@ $(MINIAPP_STAMP): miniapp/node_modules/.installed $(MINIAPP_SRC)
 
 miniapp: $(MINIAPP_STAMP) ## build the Mini App into miniapp/dist
 
-system-deps: ## install the Debian packages the tests need (chromium)
+system-deps: ## install the Debian packages the tests need (chromium, kubectl)
 	@command -v chromium >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v kubectl >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null; }
 
-setup: $(VENV)/.installed node_modules/.installed $(GEN_STAMP) $(MINIAPP_STAMP) ## install everything
+setup: $(VENV)/.installed .venv-tools/.installed node_modules/.installed $(GEN_STAMP) $(MINIAPP_STAMP) ## install everything
 
 run: setup ## run the whole product locally (embedded PostgreSQL/Redis unless URLs are given)
 	$(BIN)/analyticbot run

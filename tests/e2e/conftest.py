@@ -62,6 +62,8 @@ def start_stack(database_url: str, redis_url: str, data_dir: Path, port: int) ->
         "REDIS_URL": redis_url,
         "ANALYTICBOT_ENV": "development",
         "ANALYTICBOT_LOG_LEVEL": "INFO",
+        # Replay the simulated history fast: two weeks in about a minute.
+        "ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED": "20000",
     }
     data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:

@@ -1,0 +1,215 @@
+"""The slice end to end: simulator → collector → PostgreSQL → analytics → gateway → Mini App.
+
+Started as a user starts it (``analyticbot run``), driven from outside: over HTTP, in
+headless Chromium, and checked against SQL over the stored rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import asyncpg
+import httpx
+from playwright.async_api import Route, async_playwright
+
+from tests.e2e.conftest import Stack
+
+CHANNEL = 9_000_000_000
+METRICS = ("views_per_post", "forwards_per_post", "reactions_per_post", "replies_per_post")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def wait_for_history(stack: Stack, token: str, min_posts: int = 10) -> dict[str, Any]:
+    """Poll the overview until the simulated history has reached the database."""
+    deadline = time.monotonic() + 120
+    with stack.api() as client:
+        while True:
+            reply = client.get(
+                f"/api/v1/channels/{CHANNEL}/overview",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            body: dict[str, Any] = reply.raise_for_status().json()
+            if body["current"]["posts"] + body["previous"]["posts"] >= min_posts:
+                return body
+            assert time.monotonic() < deadline, f"no history after 120 s: {body}"
+            time.sleep(1)
+
+
+async def expected_from_sql(database_url: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """The period's numbers computed straight from the stored rows, independently of the
+    analytics service: latest sample at or before ``end`` per live post."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """
+            SELECT s.views, s.forwards, s.reactions_total, s.replies
+            FROM posts p
+            JOIN LATERAL (
+                SELECT views, forwards, reactions_total, replies FROM post_snapshots
+                WHERE post_id = p.id AND sampled_at <= $3
+                ORDER BY sampled_at DESC LIMIT 1
+            ) s ON true
+            WHERE p.channel_id = $1 AND p.published_at >= $2 AND p.published_at < $3
+              AND p.deleted_at IS NULL
+            """,
+            CHANNEL,
+            start,
+            end,
+        )
+        posts = await conn.fetchval(
+            """SELECT count(*) FROM posts WHERE channel_id = $1 AND published_at >= $2
+               AND published_at < $3 AND deleted_at IS NULL""",
+            CHANNEL,
+            start,
+            end,
+        )
+        subscribers = [
+            await conn.fetchval(
+                """SELECT subscribers FROM channel_snapshots WHERE channel_id = $1
+                   AND sampled_at <= $2 ORDER BY sampled_at DESC LIMIT 1""",
+                CHANNEL,
+                at,
+            )
+            for at in (start, end)
+        ]
+    finally:
+        await conn.close()
+    n = len(rows)
+    return {
+        "posts": posts,
+        "views_per_post": sum(r["views"] for r in rows) / n if n else None,
+        "forwards_per_post": sum(r["forwards"] for r in rows) / n if n else None,
+        "reactions_per_post": sum(r["reactions_total"] for r in rows) / n if n else None,
+        "replies_per_post": sum(r["replies"] for r in rows) / n if n else None,
+        "subscribers_start": subscribers[0],
+        "subscribers_end": subscribers[1],
+    }
+
+
+def test_overview_numbers_equal_sql_over_the_stored_rows(stack: Stack) -> None:
+    token = stack.login()
+    first = wait_for_history(stack, token)
+    # A period that ended before the collector's clock: no sample at or before its end
+    # can still arrive, so the numbers are final and SQL must give the same.
+    end = datetime.fromisoformat(first["data_as_of"]) - timedelta(hours=1)
+    start = end - timedelta(days=7)
+    with stack.api() as client:
+        reply = client.get(
+            f"/api/v1/channels/{CHANNEL}/overview",
+            params={"start": start.isoformat(), "end": end.isoformat()},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    current = reply.raise_for_status().json()["current"]
+    expected = asyncio.run(expected_from_sql(stack.database_url, start, end))
+    assert expected["posts"] > 0
+    assert current["posts"] == expected["posts"]
+    for name in METRICS:
+        assert current[name]["value"] == expected[name], name
+    assert current["subscribers_end"]["value"] == expected["subscribers_end"]
+    if expected["subscribers_start"] is None:
+        assert current["subscribers_start"]["unavailable_reason"] == "NO_SAMPLES"
+    else:
+        growth = expected["subscribers_end"] - expected["subscribers_start"]
+        assert current["subscriber_growth"]["value"] == growth
+
+
+def test_bad_input_gets_a_4xx_with_a_code(stack: Stack) -> None:
+    token = stack.login()
+    auth = {"Authorization": f"Bearer {token}"}
+    user = '{"id":1000001,"first_name":"Dev"}'
+    forged = urlencode({"auth_date": int(time.time()), "user": user, "hash": "ab" * 32})
+    with stack.api() as client:
+        cases = [
+            (client.get("/api/v1/channels/123/overview", headers=auth), 404),
+            (client.get("/api/v1/channels/abc/overview", headers=auth), 400),
+            (client.get(f"/api/v1/channels/{CHANNEL}/overview"), 401),
+            (
+                client.get(
+                    f"/api/v1/channels/{CHANNEL}/overview",
+                    headers={"Authorization": "Bearer not.a.token"},
+                ),
+                401,
+            ),
+            (
+                client.get(
+                    f"/api/v1/channels/{CHANNEL}/overview",
+                    params={"start": "yesterday"},
+                    headers=auth,
+                ),
+                400,
+            ),
+            (client.post("/api/v1/auth/telegram", json={"init_data": "user=1&hash=00"}), 400),
+            (client.post("/api/v1/auth/telegram", json={"init_data": forged}), 401),
+        ]
+    for reply, status in cases:
+        assert reply.status_code == status, (reply.request.url, reply.text)
+        assert reply.json()["code"].isupper(), reply.text
+
+
+async def block_telegram(route: Route) -> None:
+    """Telegram's SDK is unreachable here, as in an ordinary browser without network."""
+    await route.abort()
+
+
+async def test_the_mini_app_shows_the_overview_the_api_returns(
+    stack: Stack, chromium_path: str
+) -> None:
+    await asyncio.to_thread(lambda: wait_for_history(stack, stack.login()))
+    SCREENSHOTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.route("https://telegram.org/**", block_telegram)
+            await page.goto(stack.url)
+            item = page.locator(f'[data-testid="channel-item"][data-channel-id="{CHANNEL}"]')
+            await item.wait_for(timeout=30_000)
+            await page.screenshot(path=str(SCREENSHOTS / "channels.png"), full_page=True)
+            async with page.expect_response(lambda r: "/overview" in r.url) as caught:
+                await item.click()
+            overview = await (await caught.value).json()
+            await page.get_by_test_id("metric-views_per_post").wait_for(timeout=15_000)
+            await page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+            for name in ("views_per_post", "forwards_per_post", "reactions_per_post"):
+                for prefix, period in (("metric", "current"), ("previous", "previous")):
+                    node = page.get_by_test_id(f"{prefix}-{name}")
+                    value = overview[period][name]["value"]
+                    if value is None:
+                        assert await node.get_attribute("data-value") is None
+                        assert await node.get_attribute("data-reason")
+                    else:
+                        assert float(await node.get_attribute("data-value") or "nan") == value
+            shown = await page.get_by_test_id("metric-subscribers_end").get_attribute("data-value")
+            assert float(shown or "nan") == overview["current"]["subscribers_end"]["value"]
+            await page.get_by_test_id("back").click()
+            await item.wait_for(timeout=10_000)
+        finally:
+            await browser.close()
+
+
+def test_security_headers_and_asset_caching(stack: Stack) -> None:
+    with stack.api() as client:
+        index = client.get("/")
+        csp = index.headers["content-security-policy"]
+        assert "script-src 'self' https://telegram.org" in csp
+        assert "unsafe-inline" not in csp
+        asset = next(
+            p for p in index.text.split('"') if p.startswith("/assets/") and p.endswith(".js")
+        )
+        cached = client.get(asset)
+    assert cached.status_code == 200
+    assert "immutable" in cached.headers["cache-control"]
+    assert httpx.get(f"{stack.url}/openapi.json").json()["paths"]
