@@ -124,7 +124,11 @@ def _environments(
             ANALYTICBOT_DEV_BOT_TOKEN=dev_token,
             ANALYTICBOT_DEV_USER_ID=str(DEV_USER_ID),
         )
-    return {"collector": common, "analytics": common, "auth": auth, "gateway": gateway}
+    collector = dict(common)
+    if development:
+        # Replay the simulated weeks before "now" in about a minute, then run in real time.
+        collector.setdefault("ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED", "20000")
+    return {"collector": collector, "analytics": common, "auth": auth, "gateway": gateway}
 
 
 def run_stack(data_dir: str, http_port: int) -> int:

