@@ -16,12 +16,14 @@ from quart import Quart
 from quart_schema import Info, QuartSchema, Server
 
 from gateway import miniapp
-from gateway.api import auth, dev, ops
+from gateway.api import auth, dev, ops, wellknown
 from gateway.api import channels as channels_api
 from gateway.config import GatewaySettings
 from gateway.errors import register_error_handlers
+from gateway.guards import install_guards
 from gateway.keys import KeyRing
 from gateway.metrics import install_metrics
+from gateway.openapi import GatewayOpenAPI
 from gateway.peers import PeerChannels
 from gateway.security import DOCS_PATH, install_security
 from gateway.state import EXTENSION, GatewayState
@@ -40,6 +42,7 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
         scalar_ui_path=None,
         servers=[Server(url=settings.public_url)] if settings.public_url else None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
+        openapi_provider_class=GatewayOpenAPI,
     )
 
     async def fetch_jwks() -> Mapping[str, Any]:
@@ -50,10 +53,14 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
     register_error_handlers(app)
     install_security(app, public_url=settings.public_url, max_body_bytes=settings.max_body_bytes)
     install_metrics(app)
+    install_guards(
+        app, max_query_bytes=settings.max_query_bytes, max_header_bytes=settings.max_header_bytes
+    )
 
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(channels_api.blueprint)
+    app.register_blueprint(wellknown.blueprint)
     if settings.dev_login:
         app.register_blueprint(dev.blueprint)
     miniapp.install(app)

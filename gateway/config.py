@@ -1,7 +1,10 @@
 """The gateway's settings: where it listens, its peers, the Mini App and the dev login.
 
-Read once from ``ANALYTICBOT_*`` environment variables (see ``CommonSettings``). Peers
-are named ``<PEER>_ADDR`` (``ANALYTICBOT_AUTH_ADDR``, ``ANALYTICBOT_ANALYTICS_ADDR``).
+Read once from ``ANALYTICBOT_*`` environment variables (see ``BaseServiceSettings``: the
+gateway owns no tables, so it needs ``REDIS_URL`` but no ``DATABASE_URL``). Peers are
+named ``<PEER>_ADDR`` (``ANALYTICBOT_AUTH_ADDR``, ``ANALYTICBOT_ANALYTICS_ADDR``).
+
+Rate limits use the ``limits`` notation (``"120/minute"``, several joined by ``;``).
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from typing import Self
 from pydantic import SecretStr, model_validator
 
 from analyticbot.runtime.errors import ConfigError
-from analyticbot.runtime.settings import CommonSettings
+from analyticbot.runtime.settings import BaseServiceSettings
+from gateway.ratelimit import parse_limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(BaseServiceSettings):
     """Settings of the HTTP gateway; production refuses the development login."""
 
     http_host: str = "0.0.0.0"  # noqa: S104 - the gateway is the public HTTP surface
@@ -33,6 +37,23 @@ class GatewaySettings(CommonSettings):
     public_url: str | None = None
     # Largest accepted request body, in bytes.
     max_body_bytes: int = 64 * 1024
+    # Longest accepted query string (414 beyond it) and largest header block (431).
+    max_query_bytes: int = 2048
+    max_header_bytes: int = 16 * 1024
+    # Rate limits: every API call per client IP, every authenticated call per user, and
+    # the initData exchange (and dev login) per client IP.
+    rate_limit_per_ip: str = "600/minute"
+    rate_limit_per_user: str = "120/minute"
+    rate_limit_auth_per_ip: str = "20/minute;200/hour"
+    # Prefix of the rate limit keys in Redis (tests use one per test).
+    rate_limit_key_prefix: str = "analyticbot:ratelimit"
+    # Redis connect/read timeout of the limiter, and how long to stop asking Redis after a
+    # failure (reads pass, the auth exchange is refused meanwhile).
+    rate_limit_redis_timeout_seconds: float = 0.25
+    rate_limit_backoff_seconds: float = 5.0
+    # How many reverse proxies append to X-Forwarded-For in front of the gateway; 0 means
+    # the header is ignored and the peer address is the client.
+    trusted_proxy_count: int = 0
     # Development login: the gateway signs initData for dev_user_id with dev_bot_token so
     # the Mini App opens in an ordinary browser. Never in production.
     dev_login: bool = False
@@ -50,4 +71,13 @@ class GatewaySettings(CommonSettings):
             raise ConfigError("ANALYTICBOT_DEV_LOGIN=true needs ANALYTICBOT_DEV_BOT_TOKEN")
         if self.rpc_deadline_seconds <= 0:
             raise ConfigError("ANALYTICBOT_RPC_DEADLINE_SECONDS must be positive")
+        if self.trusted_proxy_count < 0:
+            raise ConfigError("ANALYTICBOT_TRUSTED_PROXY_COUNT must be 0 or more")
+        for name in ("rate_limit_per_ip", "rate_limit_per_user", "rate_limit_auth_per_ip"):
+            try:
+                parse_limits(getattr(self, name))
+            except ValueError:
+                raise ConfigError(
+                    f"ANALYTICBOT_{name.upper()} must be like '120/minute' or '20/minute;200/hour'"
+                ) from None
         return self

@@ -23,6 +23,9 @@ from gateway.errors import APIError, unauthenticated
 log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
+# The public members of an Ed25519 JWK (RFC 8037) plus its metadata; anything else, a
+# private "d" above all, is never republished.
+PUBLIC_JWK_MEMBERS = ("kty", "crv", "x", "kid", "alg", "use")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class KeyRing:
         self._min_refresh = min_refresh_seconds
         self._clock = clock
         self._verifier: TokenVerifier | None = None
+        self._published: list[dict[str, str]] = []
         self._last_kid_refresh: float | None = None
         self._lock = asyncio.Lock()
 
@@ -62,6 +66,7 @@ class KeyRing:
                 self._verifier = TokenVerifier(jwks)
             else:
                 self._verifier.replace_keys(jwks)
+            self._published = public_keys(jwks, accepted=set(self._verifier.key_ids))
             log.info("key set loaded: %d key(s)", len(list(self._verifier.key_ids)))
 
     async def load_until_ready(self, *, first_delay: float = 0.2, max_delay: float = 5.0) -> None:
@@ -74,6 +79,13 @@ class KeyRing:
                 log.warning("auth key set not available yet (%s), retrying", exc.code)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
+
+    async def public_jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The key set tokens are verified with, public members only; fetched first
+        while none is loaded (503 ``APIError`` when auth cannot answer)."""
+        if self._verifier is None:
+            await self.refresh()
+        return {"keys": [dict(key) for key in self._published]}
 
     def _may_refresh(self) -> bool:
         # Only refreshes for unknown kids count: the first load must not delay a rotation.
@@ -103,6 +115,15 @@ class KeyRing:
             return verifier.verify(token)
         except Unauthenticated as exc:
             raise unauthenticated(str(exc), invalid_token=True) from None
+
+
+def public_keys(jwks: Mapping[str, Any], *, accepted: set[str]) -> list[dict[str, str]]:
+    """The keys of ``jwks`` the verifier accepted, reduced to their public members."""
+    published = []
+    for jwk in jwks.get("keys", []):
+        if isinstance(jwk, Mapping) and str(jwk.get("kid", "")) in accepted:
+            published.append({m: str(jwk[m]) for m in PUBLIC_JWK_MEMBERS if m in jwk})
+    return published
 
 
 def bearer_token(authorization: str | None) -> str:

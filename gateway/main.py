@@ -28,14 +28,17 @@ def hypercorn_config(settings: GatewaySettings) -> Config:
     config.errorlog = logging.getLogger("hypercorn.error")  # JSON, like every other log
     config.graceful_timeout = GRACE_SECONDS
     config.include_server_header = False
-    config.h11_max_incomplete_size = 16 * 1024
+    # The request head (line and headers) has a ceiling in both protocols; the app
+    # refines it (414 for long query strings, 431 for large header blocks).
+    config.h11_max_incomplete_size = settings.max_header_bytes + settings.max_query_bytes
+    config.h2_max_header_list_size = settings.max_header_bytes + settings.max_query_bytes
     return config
 
 
 async def main() -> None:
     """Serve until SIGTERM or SIGINT, then finish in-flight requests and stop."""
     settings = load_settings(GatewaySettings)
-    secrets = [settings.database_url.get_secret_value(), settings.redis_url.get_secret_value()]
+    secrets = [settings.redis_url.get_secret_value()]
     if settings.dev_bot_token is not None:
         secrets.append(settings.dev_bot_token.get_secret_value())
     configure_logging("gateway", settings.log_level, secrets=secrets)

@@ -18,6 +18,15 @@ HTTP_LATENCY = Histogram(
     ["route", "method"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+RATE_LIMITED = Counter(
+    "gateway_rate_limited_total",
+    "Requests refused with 429, by limit scope (ip, user, auth).",
+    ["scope"],
+)
+RATE_LIMIT_STORAGE_ERRORS = Counter(
+    "gateway_rate_limit_storage_errors_total",
+    "Rate limit checks that Redis could not answer (reads passed, logins refused).",
+)
 UNMATCHED = "<unmatched>"
 
 

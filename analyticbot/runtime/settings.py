@@ -17,27 +17,32 @@ Environment = Literal["development", "production"]
 ENV_PREFIX = "ANALYTICBOT_"
 
 
-class CommonSettings(BaseSettings):
-    """What every process needs: where the stores are, how to log, where metrics go."""
+class BaseServiceSettings(BaseSettings):
+    """What every process needs but a database: Redis, the environment, logging, metrics."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     env: Environment = "production"
-    database_url: SecretStr = Field(
-        validation_alias=AliasChoices("DATABASE_URL", f"{ENV_PREFIX}DATABASE_URL")
-    )
     redis_url: SecretStr = Field(
         validation_alias=AliasChoices("REDIS_URL", f"{ENV_PREFIX}REDIS_URL")
     )
     log_level: str = "INFO"
     # Port of the Prometheus /metrics endpoint of a gRPC service; 0 picks a free port.
     metrics_port: int = 0
-    db_pool_min: int = 1
-    db_pool_max: int = 10
 
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+
+class CommonSettings(BaseServiceSettings):
+    """What every process that owns tables needs: the base plus PostgreSQL."""
+
+    database_url: SecretStr = Field(
+        validation_alias=AliasChoices("DATABASE_URL", f"{ENV_PREFIX}DATABASE_URL")
+    )
+    db_pool_min: int = 1
+    db_pool_max: int = 10
 
 
 S = TypeVar("S", bound=BaseSettings)

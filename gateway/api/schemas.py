@@ -115,3 +115,20 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str]
+
+
+class Jwk(BaseModel):
+    """A public Ed25519 signing key (RFC 8037)."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(description="The public key, base64url.")
+    kid: str = Field(description="Key id; tokens name it in their header.")
+    alg: str | None = None
+    use: str | None = None
+
+
+class Jwks(BaseModel):
+    """The keys access tokens are verified with; two during a rotation."""
+
+    keys: list[Jwk]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -9,46 +10,16 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from analyticbot.analytics.v1 import analytics_pb2_grpc
-from analyticbot.auth.v1 import auth_pb2_grpc
-from analyticbot.runtime.grpc_server import build_server
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from tests.integration.gateway.gateway_fakes import (
-    ANALYTICS_SERVICE,
-    AUTH_SERVICE,
-    BOT_TOKEN,
-    USER_ID,
-    FakeAnalytics,
-    FakeAuth,
-    PeerLog,
-    Peers,
-)
+from tests.integration.gateway.gateway_fakes import BOT_TOKEN, USER_ID, Peers, start_peers
 
 
 @pytest.fixture
 async def peers() -> AsyncIterator[Peers]:
-    log = PeerLog()
-    auth = FakeAuth(log)
-    analytics = FakeAnalytics(log, auth)
-    auth_server = build_server(
-        [(lambda s: auth_pb2_grpc.add_AuthServiceServicer_to_server(auth, s), AUTH_SERVICE)],
-        host="127.0.0.1",
-    )
-    analytics_server = build_server(
-        [
-            (
-                lambda s: analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(analytics, s),
-                ANALYTICS_SERVICE,
-            )
-        ],
-        host="127.0.0.1",
-    )
-    await auth_server.start()
-    await analytics_server.start()
-    yield Peers(auth, analytics, log, auth_server, analytics_server)
-    await auth_server.stop(0)
-    await analytics_server.stop(0)
+    started = await start_peers()
+    yield started
+    await started.stop()
 
 
 @pytest.fixture
@@ -67,14 +38,16 @@ SettingsFactory = Callable[..., GatewaySettings]
 
 
 @pytest.fixture
-def make_settings(
-    peers: Peers, miniapp_dir: Any, database_url: str, redis_url: str
-) -> SettingsFactory:
+def make_settings(peers: Peers, miniapp_dir: Any, redis_url: str) -> SettingsFactory:
+    """Settings against the fakes; each test counts its rate limits under its own Redis
+    key prefix, so concurrent runs sharing the Redis never meet."""
+    prefix = f"test:gateway:{uuid.uuid4().hex}"
+
     def make(**overrides: Any) -> GatewaySettings:
         values: dict[str, Any] = {
             "env": "development",
-            "database_url": database_url,
             "redis_url": redis_url,
+            "rate_limit_key_prefix": prefix,
             "auth_addr": f"127.0.0.1:{peers.auth_server.port}",
             "analytics_addr": f"127.0.0.1:{peers.analytics_server.port}",
             "miniapp_dir": miniapp_dir,

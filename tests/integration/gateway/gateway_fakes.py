@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,8 +19,8 @@ import grpc
 
 from analyticbot.analytics.v1 import analytics_pb2, analytics_pb2_grpc, metric_pb2
 from analyticbot.auth.v1 import auth_pb2, auth_pb2_grpc
-from analyticbot.runtime.errors import NotFound, Unauthenticated
-from analyticbot.runtime.grpc_server import GrpcServer
+from analyticbot.runtime.errors import InvalidArgument, NotFound, Unauthenticated
+from analyticbot.runtime.grpc_server import GrpcServer, build_server
 from analyticbot.runtime.initdata import hmac_hash
 from analyticbot.runtime.tokens import SigningKey, TokenSigner, TokenVerifier, bearer
 
@@ -54,7 +55,14 @@ class PeerLog:
         return token
 
 
-class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
+class NotUsed:
+    """The RPCs the gateway never calls answer UNIMPLEMENTED."""
+
+    async def _not_used(self, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not used by the gateway")
+
+
+class FakeAuth(NotUsed, auth_pb2_grpc.AuthServiceServicer):
     """Validates initData with the Telegram HMAC rule and issues real EdDSA tokens."""
 
     def __init__(self, log: PeerLog) -> None:
@@ -73,11 +81,14 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
     async def ExchangeInitData(
         self, request: Any, context: Any
     ) -> auth_pb2.ExchangeInitDataResponse:
-        fields = dict(parse_qsl(request.init_data, strict_parsing=True))
+        try:
+            fields = dict(parse_qsl(request.init_data, strict_parsing=True))
+        except ValueError:
+            raise InvalidArgument("initData is not a query string") from None
         given = fields.pop("hash", "")
         if not hmac.compare_digest(given, hmac_hash(fields, BOT_TOKEN)):
             raise Unauthenticated("initData signature is invalid")
-        user_id = int(fields["user"].split('"id":', 1)[1].split(",", 1)[0])
+        user_id = int(json.loads(fields["user"])["id"])
         token, expires = self.signer.issue("access", str(user_id), 900)
         response = auth_pb2.ExchangeInitDataResponse(
             access_token=token,
@@ -107,9 +118,6 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
         allowed = role != auth_pb2.ROLE_UNSPECIFIED and role >= MINIMUM_ROLE[request.channel_id]
         return auth_pb2.CheckAccessResponse(allowed=allowed, role=role)
 
-    async def _not_used(self, context: Any) -> Any:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not used by the gateway")
-
     async def RefreshTokens(self, request: Any, context: Any) -> Any:
         return await self._not_used(context)
 
@@ -117,6 +125,30 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
         return await self._not_used(context)
 
     async def IssueServiceToken(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def AcceptInvite(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def CreateInvite(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ListInvites(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ListMembers(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ListUserChannels(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def RevokeGrant(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def RevokeInvite(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def SyncChannelAdmins(self, request: Any, context: Any) -> Any:
         return await self._not_used(context)
 
 
@@ -151,7 +183,7 @@ def period_stats(start: datetime, end: datetime, *, empty: bool) -> analytics_pb
     return stats
 
 
-class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
+class FakeAnalytics(NotUsed, analytics_pb2_grpc.AnalyticsServiceServicer):
     """One known channel with fixed numbers; the previous period has no posts."""
 
     def __init__(self, log: PeerLog, auth: FakeAuth) -> None:
@@ -182,6 +214,44 @@ class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
         response.data_as_of.FromDatetime(end - timedelta(minutes=5))
         return response
 
+    async def ComparePeriods(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def CreateAlertRule(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def DeleteAlertRule(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ExportPostsCsv(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        await self._not_used(context)
+        yield None  # pragma: no cover - abort raises first
+
+    async def GetBestTime(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def GetPost(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def GetSubscriberSeries(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ListAlertRules(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ListAlerts(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ListNativeStats(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def ListPosts(self, request: Any, context: Any) -> Any:
+        return await self._not_used(context)
+
+    async def WatchChannel(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        await self._not_used(context)
+        yield None  # pragma: no cover - abort raises first
+
 
 @dataclass
 class Peers:
@@ -193,3 +263,30 @@ class Peers:
 
     def token(self, user_id: int = USER_ID) -> str:
         return self.auth.signer.issue("access", str(user_id), 900)[0]
+
+    async def stop(self) -> None:
+        await self.auth_server.stop(0)
+        await self.analytics_server.stop(0)
+
+
+async def start_peers() -> Peers:
+    """Both fakes in real ``grpc.aio`` servers on port 0 of this event loop."""
+    log = PeerLog()
+    auth = FakeAuth(log)
+    analytics = FakeAnalytics(log, auth)
+    auth_server = build_server(
+        [(lambda s: auth_pb2_grpc.add_AuthServiceServicer_to_server(auth, s), AUTH_SERVICE)],
+        host="127.0.0.1",
+    )
+    analytics_server = build_server(
+        [
+            (
+                lambda s: analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(analytics, s),
+                ANALYTICS_SERVICE,
+            )
+        ],
+        host="127.0.0.1",
+    )
+    await auth_server.start()
+    await analytics_server.start()
+    return Peers(auth, analytics, log, auth_server, analytics_server)
