@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -106,13 +107,23 @@ def _environments(
     """The environment of each service process: its port, its peers, and in development
     the simulator and a development bot token that the login signs with."""
     ports = {name: _free_port() for name in ("collector", "analytics", "auth")}
+    metrics = {name: _free_port() for name in ("collector", "analytics", "auth")}
+    # Where everything listens, for operators and tests (the gateway serves its own
+    # /metrics on the HTTP port).
+    (data_dir / "ports.json").write_text(
+        json.dumps({"http": http_port, "grpc": ports, "metrics": metrics}, indent=2)
+    )
     development = base["ANALYTICBOT_ENV"] == "development"
     common = {
         **base,
         **{f"ANALYTICBOT_{name.upper()}_ADDR": f"127.0.0.1:{port}" for name, port in ports.items()},
         **{f"ANALYTICBOT_{name.upper()}_GRPC_PORT": str(port) for name, port in ports.items()},
     }
-    auth = {**common, "ANALYTICBOT_AUTH_KEYS_FILE": str(data_dir / "auth-keys.json")}
+    auth = {
+        **common,
+        "ANALYTICBOT_AUTH_KEYS_FILE": str(data_dir / "auth-keys.json"),
+        "ANALYTICBOT_METRICS_PORT": str(metrics["auth"]),
+    }
     gateway = {**common, "ANALYTICBOT_HTTP_PORT": str(http_port)}
     if development and not base.get("ANALYTICBOT_BOT_TOKEN"):
         # No real bot: the gateway's development login signs initData with a token that
@@ -124,11 +135,12 @@ def _environments(
             ANALYTICBOT_DEV_BOT_TOKEN=dev_token,
             ANALYTICBOT_DEV_USER_ID=str(DEV_USER_ID),
         )
-    collector = dict(common)
+    collector = {**common, "ANALYTICBOT_METRICS_PORT": str(metrics["collector"])}
     if development:
         # Replay the simulated weeks before "now" in about a minute, then run in real time.
         collector.setdefault("ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED", "20000")
-    return {"collector": collector, "analytics": common, "auth": auth, "gateway": gateway}
+    analytics = {**common, "ANALYTICBOT_METRICS_PORT": str(metrics["analytics"])}
+    return {"collector": collector, "analytics": analytics, "auth": auth, "gateway": gateway}
 
 
 def run_stack(data_dir: str, http_port: int) -> int:
