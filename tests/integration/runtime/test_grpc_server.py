@@ -18,30 +18,36 @@ from analyticbot.runtime.grpc_server import GrpcServer, build_server
 SERVICE = "analyticbot.auth.v1.AuthService"
 
 
-class Behaving(auth_pb2_grpc.AuthServiceServicer):
-    """A servicer whose methods fail in the ways the interceptor must translate."""
+async def get_jwks(request: Any, context: Any) -> auth_pb2.GetJwksResponse:
+    raise NotFound("channel 42 not found")
 
-    async def GetJwks(self, request: Any, context: Any) -> auth_pb2.GetJwksResponse:
-        raise NotFound("channel 42 not found")
 
-    async def ExchangeInitData(self, request: Any, context: Any) -> Any:
-        if request.init_data == "slow":
-            await asyncio.sleep(5)
-        raise RuntimeError("db password is hunter2")
+async def exchange(request: Any, context: Any) -> auth_pb2.ExchangeInitDataResponse:
+    if request.init_data == "slow":
+        await asyncio.sleep(5)
+    raise RuntimeError("db password is hunter2")
 
-    async def ListMyChannels(self, request: Any, context: Any) -> Any:
-        raise NotFound("not part of this test")
 
-    async def CheckAccess(self, request: Any, context: Any) -> Any:
-        raise NotFound("not part of this test")
+def register(server: grpc.aio.Server) -> None:
+    """Two methods of AuthService whose bodies fail the ways the interceptor translates."""
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        "GetJwks": grpc.unary_unary_rpc_method_handler(
+            get_jwks,
+            request_deserializer=auth_pb2.GetJwksRequest.FromString,
+            response_serializer=auth_pb2.GetJwksResponse.SerializeToString,
+        ),
+        "ExchangeInitData": grpc.unary_unary_rpc_method_handler(
+            exchange,
+            request_deserializer=auth_pb2.ExchangeInitDataRequest.FromString,
+            response_serializer=auth_pb2.ExchangeInitDataResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[GrpcServer]:
-    built = build_server(
-        [(lambda s: auth_pb2_grpc.add_AuthServiceServicer_to_server(Behaving(), s), SERVICE)],
-        host="127.0.0.1",
-    )
+    built = build_server([(register, SERVICE)], host="127.0.0.1")
     await built.start()
     yield built
     await built.stop(0)
