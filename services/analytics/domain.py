@@ -157,6 +157,18 @@ class PeriodStats:
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodEngagement:
+    """The reach and engagement numbers of one period, at its end (see METRICS.md)."""
+
+    err: Metric
+    err24: Metric
+    er: Metric
+    reach_12h: Metric
+    reach_24h: Metric
+    reach_48h: Metric
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelOverview:
     """A period's numbers beside the previous equal period's."""
 
@@ -164,3 +176,53 @@ class ChannelOverview:
     current: PeriodStats
     previous: PeriodStats
     data_as_of: datetime | None
+    current_engagement: PeriodEngagement
+    previous_engagement: PeriodEngagement
+
+
+class PostNotFound(AnalyticsError, NotFound):
+    """The channel has no live post with this message id."""
+
+    def __init__(self, channel_id: int, message_id: int) -> None:
+        super().__init__(f"post {message_id} of channel {channel_id} not found")
+
+
+class InvalidPageToken(AnalyticsError, InvalidArgument):
+    """A page token that this request did not produce."""
+
+    def __init__(self) -> None:
+        super().__init__("page_token does not belong to this request")
+
+
+@dataclass(frozen=True, slots=True)
+class ViewSample:
+    """One sample of a post's view counter."""
+
+    sampled_at: datetime
+    views: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostViews:
+    """What ``views(p, a)`` needs of a post: its publication time, its view samples in
+    time order (all of them, or at least those around the ages asked for) and the last
+    time the collector asked the source for its counters (a check that found nothing
+    changed writes no sample)."""
+
+    published_at: datetime
+    samples: tuple[ViewSample, ...]
+    checked_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    """A live post, its counters ``latest(p, ·, T)`` and the inputs of ``views(p, a)``."""
+
+    post_id: int
+    message_id: int
+    published_at: datetime
+    media_type: str
+    text_preview: str
+    latest: PostCounters | None
+    views: PostViews
+    reactions: dict[str, int]

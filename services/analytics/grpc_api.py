@@ -1,41 +1,63 @@
-"""The gRPC edge of analytics: protobuf in, use case, protobuf out.
+"""The gRPC edge of analytics: protobuf in, authorization, use case, protobuf out.
 
-Domain errors are not handled here: the server's one interceptor
-(``analyticbot.runtime.grpc_server``) maps them to status codes. Each RPC reads its
-request, then acquires a connection and calls one use case, so a per-RPC authorization
-check (the caller's token from the metadata) goes first in each method.
+Every RPC first verifies the caller's token (``authorization: Bearer``) and checks the
+permission on the channel (``analyticbot.runtime.rbac``); then it acquires a connection
+and calls one use case. Domain errors are not handled here: the server's one interceptor
+(``analyticbot.runtime.grpc_server``) maps them to status codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf.message import Message
 
-from analyticbot.analytics.v1 import analytics_pb2, analytics_pb2_grpc, metric_pb2
-from services.analytics import service
-from services.analytics.domain import (
-    ChannelOverview,
-    InvalidPeriod,
-    Metric,
-    PeriodStats,
-    UnavailableReason,
+from analyticbot.analytics.v1 import (
+    alerts_pb2,
+    analytics_pb2,
+    analytics_pb2_grpc,
+    posts_pb2,
+    series_pb2,
 )
+from analyticbot.runtime.errors import InvalidArgument, NotFound
+from analyticbot.runtime.rbac import Permission
+from analyticbot.runtime.tokens import Principal
+from services.analytics import alerts_repository, export, posts_service, service
+from services.analytics.alerts import DEFAULT_THRESHOLDS
+from services.analytics.auth import Authorizer
+from services.analytics.cache import ResponseCache
+from services.analytics.domain import Period
+from services.analytics.events import EventHub
+from services.analytics.proto_mapping import (
+    ALERT_KINDS,
+    INGEST_KINDS,
+    SORTS,
+    alert_to_proto,
+    best_time_to_proto,
+    metric_to_proto,
+    overview_to_proto,
+    period_stats_to_proto,
+    post_detail_to_proto,
+    post_summary_to_proto,
+    rule_to_proto,
+    timestamp,
+    timestamp_to_datetime,
+)
+
+__all__ = ["SERVICE_NAME", "AnalyticsServicer", "Clock", "metric_to_proto", "register", "utc_now"]
 
 SERVICE_NAME: str = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
 
 Clock = Callable[[], datetime]
+Context = grpc.aio.ServicerContext[Any, Any]
+R = TypeVar("R", bound=Message)
 
-_REASONS: dict[UnavailableReason, metric_pb2.UnavailableReason] = {
-    UnavailableReason.NO_POSTS: metric_pb2.UNAVAILABLE_REASON_NO_POSTS,
-    UnavailableReason.NO_SAMPLES: metric_pb2.UNAVAILABLE_REASON_NO_SAMPLES,
-    UnavailableReason.TOO_FEW_POSTS: metric_pb2.UNAVAILABLE_REASON_TOO_FEW_POSTS,
-    UnavailableReason.POST_TOO_YOUNG: metric_pb2.UNAVAILABLE_REASON_POST_TOO_YOUNG,
-    UnavailableReason.ZERO_DENOMINATOR: metric_pb2.UNAVAILABLE_REASON_ZERO_DENOMINATOR,
-}
+THIRTY_DAYS = timedelta(days=30)
+NINETY_DAYS = timedelta(days=90)
 
 
 def utc_now() -> datetime:
@@ -43,28 +65,304 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _page_size(requested: int, default: int, maximum: int) -> int:
+    if requested < 0 or requested > maximum:
+        raise InvalidArgument(f"page_size must be between 0 and {maximum}")
+    return requested or default
+
+
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     """``analyticbot.analytics.v1.AnalyticsService`` over a connection pool."""
 
-    def __init__(self, pool: asyncpg.Pool, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        authorizer: Authorizer,
+        *,
+        hub: EventHub | None = None,
+        cache: ResponseCache | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         self._pool = pool
+        self._auth = authorizer
+        self._hub = hub
+        self._cache = cache
         self._clock = clock
 
-    async def GetChannelOverview(
+    async def _allow(self, context: Context, channel_id: int, permission: Permission) -> Principal:
+        """The caller, once allowed ``permission`` on the channel."""
+        service.check_channel_id(channel_id)
+        principal = await self._auth.caller(context.invocation_metadata())
+        async with self._pool.acquire() as conn:
+            await self._auth.check(conn, principal, channel_id, permission)
+        return principal
+
+    async def _cached(
         self,
-        request: analytics_pb2.GetChannelOverviewRequest,
-        context: grpc.aio.ServicerContext[
-            analytics_pb2.GetChannelOverviewRequest, analytics_pb2.GetChannelOverviewResponse
-        ],
+        method: str,
+        channel_id: int,
+        request: Message,
+        response_type: type[R],
+        compute: Callable[[], Awaitable[R]],
+    ) -> R:
+        """``compute()``, through the cache when there is one."""
+        if self._cache is None:
+            return await compute()
+        key = request.SerializeToString(deterministic=True)
+        hit = await self._cache.get(channel_id, method, key)
+        if hit is not None:
+            return response_type.FromString(hit)
+        response = await compute()
+        await self._cache.put(channel_id, method, key, response.SerializeToString())
+        return response
+
+    async def _overview(
+        self, channel_id: int, start: datetime | None, end: datetime | None
+    ) -> analytics_pb2.GetChannelOverviewResponse:
+        async with self._pool.acquire() as conn:
+            overview = await service.get_channel_overview(
+                conn, channel_id, start, end, now=self._clock()
+            )
+        return overview_to_proto(overview)
+
+    async def GetChannelOverview(
+        self, request: analytics_pb2.GetChannelOverviewRequest, context: Context
     ) -> analytics_pb2.GetChannelOverviewResponse:
         """A period's headline numbers beside the previous equal period's."""
         start = timestamp_to_datetime(request, "period_start")
         end = timestamp_to_datetime(request, "period_end")
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+
+        def compute() -> Awaitable[analytics_pb2.GetChannelOverviewResponse]:
+            return self._overview(request.channel_id, start, end)
+
+        if end is None:
+            return await compute()
+        return await self._cached(
+            "overview",
+            request.channel_id,
+            request,
+            analytics_pb2.GetChannelOverviewResponse,
+            compute,
+        )
+
+    async def ComparePeriods(
+        self, request: analytics_pb2.ComparePeriodsRequest, context: Context
+    ) -> analytics_pb2.ComparePeriodsResponse:
+        """Two periods side by side."""
+        periods = []
+        for prefix in ("first", "second"):
+            start = timestamp_to_datetime(request, f"{prefix}_start")
+            end = timestamp_to_datetime(request, f"{prefix}_end")
+            if start is None or end is None:
+                raise InvalidArgument(f"{prefix}_start and {prefix}_end are required")
+            periods.append(Period(start, end))
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
         async with self._pool.acquire() as conn:
-            overview = await service.get_channel_overview(
-                conn, request.channel_id, start, end, now=self._clock()
+            result = await service.compare_periods(conn, request.channel_id, *periods)
+        return analytics_pb2.ComparePeriodsResponse(
+            first=period_stats_to_proto(*result.first),
+            second=period_stats_to_proto(*result.second),
+        )
+
+    def _period(self, request: Message, default: timedelta) -> Period:
+        start = timestamp_to_datetime(request, "period_start")
+        end = timestamp_to_datetime(request, "period_end")
+        now = self._clock()
+        end = end if end is not None else now
+        return Period.resolve(start if start is not None else end - default, end, now)
+
+    async def ListPosts(
+        self, request: posts_pb2.ListPostsRequest, context: Context
+    ) -> posts_pb2.ListPostsResponse:
+        """One page of posts with their metrics."""
+        period = self._period(request, THIRTY_DAYS)
+        size = _page_size(request.page_size, 50, 200)
+        sort = SORTS.get(request.sort)
+        if sort is None:
+            raise InvalidArgument("unknown sort")
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        async with self._pool.acquire() as conn:
+            page = await posts_service.list_posts(
+                conn,
+                request.channel_id,
+                period,
+                now=self._clock(),
+                sort=sort,
+                ascending=request.ascending,
+                media_types=list(request.media_types),
+                page_size=size,
+                page_token=request.page_token,
             )
-        return overview_to_proto(overview)
+        return posts_pb2.ListPostsResponse(
+            posts=[post_summary_to_proto(p) for p in page.posts],
+            next_page_token=page.next_token,
+            total=page.total,
+        )
+
+    async def GetPost(
+        self, request: posts_pb2.GetPostRequest, context: Context
+    ) -> posts_pb2.GetPostResponse:
+        """A post in detail."""
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        async with self._pool.acquire() as conn:
+            detail = await posts_service.get_post(
+                conn, request.channel_id, request.message_id, now=self._clock()
+            )
+        return post_detail_to_proto(detail)
+
+    async def GetBestTime(
+        self, request: series_pb2.GetBestTimeRequest, context: Context
+    ) -> series_pb2.GetBestTimeResponse:
+        """The best-time heatmap."""
+        period = self._period(request, NINETY_DAYS)
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+
+        async def compute() -> series_pb2.GetBestTimeResponse:
+            async with self._pool.acquire() as conn:
+                zone, slots = await posts_service.get_best_time(conn, request.channel_id, period)
+            return best_time_to_proto(zone, slots)
+
+        if not request.HasField("period_end"):
+            return await compute()
+        return await self._cached(
+            "best_time", request.channel_id, request, series_pb2.GetBestTimeResponse, compute
+        )
+
+    async def GetSubscriberSeries(
+        self, request: series_pb2.GetSubscriberSeriesRequest, context: Context
+    ) -> series_pb2.GetSubscriberSeriesResponse:
+        """subscribers(t) at regular steps."""
+        period = self._period(request, THIRTY_DAYS)
+        hourly = {
+            series_pb2.GRANULARITY_HOUR: True,
+            series_pb2.GRANULARITY_DAY: False,
+        }.get(request.granularity)
+        step = service.series_step(period, hourly)
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        async with self._pool.acquire() as conn:
+            points = await service.subscriber_series(conn, request.channel_id, period, step)
+        return series_pb2.GetSubscriberSeriesResponse(
+            granularity=(
+                series_pb2.GRANULARITY_HOUR
+                if step == timedelta(hours=1)
+                else series_pb2.GRANULARITY_DAY
+            ),
+            points=[
+                series_pb2.SubscriberPoint(at=timestamp(at), subscribers=metric_to_proto(m))
+                for at, m in points
+            ],
+        )
+
+    async def ListNativeStats(
+        self, request: analytics_pb2.ListNativeStatsRequest, context: Context
+    ) -> analytics_pb2.ListNativeStatsResponse:
+        """The native statistics history."""
+        period = self._period(request, THIRTY_DAYS)
+        size = _page_size(request.page_size, 100, 500)
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        async with self._pool.acquire() as conn:
+            entries = await service.native_stats(conn, request.channel_id, period, size)
+        return analytics_pb2.ListNativeStatsResponse(
+            entries=[
+                analytics_pb2.NativeStats(
+                    collected_at=timestamp(entry.collected_at),
+                    period=entry.period,
+                    payload_json=entry.payload_json,
+                )
+                for entry in entries
+            ]
+        )
+
+    async def ExportPostsCsv(
+        self, request: analytics_pb2.ExportPostsCsvRequest, context: Context
+    ) -> AsyncIterator[analytics_pb2.ExportPostsCsvResponse]:
+        """The posts of a period as CSV chunks."""
+        period = self._period(request, THIRTY_DAYS)
+        await self._allow(context, request.channel_id, Permission.EXPORT_DATA)
+        async with self._pool.acquire() as conn:
+            async for chunk in export.export_posts_csv(
+                conn, request.channel_id, period, now=self._clock()
+            ):
+                yield analytics_pb2.ExportPostsCsvResponse(chunk=chunk)
+
+    async def WatchChannel(
+        self, request: analytics_pb2.WatchChannelRequest, context: Context
+    ) -> AsyncIterator[analytics_pb2.WatchChannelResponse]:
+        """The overview now, then again after every ingest of the channel."""
+        await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        if self._hub is None:
+            raise NotFound("live updates are not served by this instance")
+        async with self._hub.subscribe(request.channel_id) as events:
+            overview = await self._overview(request.channel_id, None, None)
+            yield analytics_pb2.WatchChannelResponse(
+                kind=analytics_pb2.INGEST_KIND_INITIAL, overview=overview
+            )
+            while True:
+                event = await events.get()
+                while not events.empty():  # a burst of commits: one fresh overview
+                    event = events.get_nowait()
+                overview = await self._overview(request.channel_id, None, None)
+                yield analytics_pb2.WatchChannelResponse(
+                    kind=INGEST_KINDS.get(event.kind, analytics_pb2.INGEST_KIND_UNSPECIFIED),
+                    event_at=timestamp(event.at),
+                    overview=overview,
+                )
+
+    async def CreateAlertRule(
+        self, request: alerts_pb2.CreateAlertRuleRequest, context: Context
+    ) -> alerts_pb2.CreateAlertRuleResponse:
+        """Add a rule of the caller."""
+        kind = ALERT_KINDS.get(request.kind)
+        if kind is None:
+            raise InvalidArgument("kind is required")
+        threshold = request.threshold if request.HasField("threshold") else DEFAULT_THRESHOLDS[kind]
+        if not threshold > 0:
+            raise InvalidArgument("threshold must be positive")
+        principal = await self._allow(context, request.channel_id, Permission.MANAGE_ALERTS)
+        user_id = Authorizer.user_id(principal)
+        async with self._pool.acquire() as conn:
+            rule = await alerts_repository.create_rule(
+                conn, user_id, request.channel_id, kind, threshold
+            )
+        return alerts_pb2.CreateAlertRuleResponse(rule=rule_to_proto(rule))
+
+    async def ListAlertRules(
+        self, request: alerts_pb2.ListAlertRulesRequest, context: Context
+    ) -> alerts_pb2.ListAlertRulesResponse:
+        """The caller's rules on the channel."""
+        principal = await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        user_id = Authorizer.user_id(principal)
+        async with self._pool.acquire() as conn:
+            rules = await alerts_repository.user_rules(conn, user_id, request.channel_id)
+        return alerts_pb2.ListAlertRulesResponse(rules=[rule_to_proto(r) for r in rules])
+
+    async def DeleteAlertRule(
+        self, request: alerts_pb2.DeleteAlertRuleRequest, context: Context
+    ) -> alerts_pb2.DeleteAlertRuleResponse:
+        """Remove a rule of the caller."""
+        principal = await self._allow(context, request.channel_id, Permission.MANAGE_ALERTS)
+        user_id = Authorizer.user_id(principal)
+        async with self._pool.acquire() as conn:
+            deleted = await alerts_repository.delete_rule(
+                conn, user_id, request.channel_id, request.rule_id
+            )
+        if not deleted:
+            raise NotFound(f"alert rule {request.rule_id} not found")
+        return alerts_pb2.DeleteAlertRuleResponse()
+
+    async def ListAlerts(
+        self, request: alerts_pb2.ListAlertsRequest, context: Context
+    ) -> alerts_pb2.ListAlertsResponse:
+        """The caller's alerts on the channel, newest first."""
+        size = _page_size(request.page_size, 50, 200)
+        principal = await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        user_id = Authorizer.user_id(principal)
+        async with self._pool.acquire() as conn:
+            alerts = await alerts_repository.user_alerts(
+                conn, user_id, request.channel_id, request.before_sequence, size
+            )
+        return alerts_pb2.ListAlertsResponse(alerts=[alert_to_proto(a) for a in alerts])
 
 
 def register(servicer: AnalyticsServicer) -> Callable[[grpc.aio.Server], None]:
@@ -77,61 +375,3 @@ def register(servicer: AnalyticsServicer) -> Callable[[grpc.aio.Server], None]:
         add_servicer(servicer, server)
 
     return add
-
-
-def timestamp_to_datetime(
-    request: analytics_pb2.GetChannelOverviewRequest, field: str
-) -> datetime | None:
-    """An aware UTC datetime from a Timestamp field of ``request``; None when unset."""
-    if not request.HasField(field):
-        return None
-    stamp: Timestamp = getattr(request, field)
-    try:
-        return stamp.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise InvalidPeriod(f"{field} is out of range") from None
-
-
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
-def metric_to_proto(metric: Metric) -> metric_pb2.Metric:
-    """A Metric message: its value, or no value and the reason."""
-    if metric.value is not None:
-        return metric_pb2.Metric(value=metric.value)
-    assert metric.reason is not None
-    return metric_pb2.Metric(unavailable_reason=_REASONS[metric.reason])
-
-
-def period_stats_to_proto(stats: PeriodStats) -> analytics_pb2.PeriodStats:
-    """A PeriodStats message from the domain's."""
-    return analytics_pb2.PeriodStats(
-        start=_timestamp(stats.period.start),
-        end=_timestamp(stats.period.end),
-        subscribers_start=metric_to_proto(stats.subscribers_start),
-        subscribers_end=metric_to_proto(stats.subscribers_end),
-        subscriber_growth=metric_to_proto(stats.subscriber_growth),
-        subscriber_growth_percent=metric_to_proto(stats.subscriber_growth_percent),
-        posts=stats.posts,
-        posts_with_samples=stats.posts_with_samples,
-        views_per_post=metric_to_proto(stats.views_per_post),
-        forwards_per_post=metric_to_proto(stats.forwards_per_post),
-        reactions_per_post=metric_to_proto(stats.reactions_per_post),
-        replies_per_post=metric_to_proto(stats.replies_per_post),
-    )
-
-
-def overview_to_proto(overview: ChannelOverview) -> analytics_pb2.GetChannelOverviewResponse:
-    """The GetChannelOverview response for ``overview``."""
-    response = analytics_pb2.GetChannelOverviewResponse(
-        channel_id=overview.channel.id,
-        title=overview.channel.title,
-        current=period_stats_to_proto(overview.current),
-        previous=period_stats_to_proto(overview.previous),
-    )
-    if overview.data_as_of is not None:
-        response.data_as_of.CopyFrom(_timestamp(overview.data_as_of))
-    return response

@@ -1,38 +1,74 @@
-"""Composition root of the analytics service: settings, pool, server; serve until SIGTERM."""
+"""Composition root of the analytics service: settings, pool, Redis, key set, event hub,
+ingest worker, server; serve until SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 
 import asyncpg
+import redis.asyncio as redis
 
+from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
 from analyticbot.runtime.grpc_server import GrpcServer, build_server, run_until_signal
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.metrics import serve_metrics
 from analyticbot.runtime.settings import load_settings
+from analyticbot.runtime.stream_metrics import watch_streams
+from analyticbot.runtime.telemetry import configure_tracing, insecure_channel
+from services.analytics.alerts import AlertEngine
+from services.analytics.auth import Authorizer, KeyRing, grpc_jwks_fetcher
+from services.analytics.cache import ResponseCache
 from services.analytics.config import AnalyticsSettings
+from services.analytics.events import EventHub, IngestWorker
 from services.analytics.grpc_api import SERVICE_NAME, AnalyticsServicer, Clock, register, utc_now
 
 log = logging.getLogger(__name__)
 
 
-def build(pool: asyncpg.Pool, *, port: int = 0, clock: Clock = utc_now) -> GrpcServer:
+def build(
+    pool: asyncpg.Pool,
+    authorizer: Authorizer,
+    *,
+    port: int = 0,
+    clock: Clock = utc_now,
+    hub: EventHub | None = None,
+    cache: ResponseCache | None = None,
+) -> GrpcServer:
     """The analytics gRPC server over ``pool``, bound to ``port`` (0 picks a free one),
     not yet started. Serves health and reflection beside AnalyticsService."""
-    servicer = AnalyticsServicer(pool, clock=clock)
+    servicer = AnalyticsServicer(pool, authorizer, hub=hub, cache=cache, clock=clock)
     return build_server([(register(servicer), SERVICE_NAME)], port=port)
 
 
+def build_worker(
+    pool: asyncpg.Pool, client: redis.Redis, settings: AnalyticsSettings, cache: ResponseCache
+) -> IngestWorker:
+    """The ingest stream consumer of this replica."""
+    return IngestWorker(
+        client,
+        stream=settings.ingest_stream,
+        group=settings.consumer_group,
+        consumer=f"{socket.gethostname()}-{os.getpid()}",
+        cache=cache,
+        alerts=AlertEngine(pool, client, stream=settings.alerts_stream),
+        stall_check_seconds=settings.stall_check_seconds,
+    )
+
+
 async def main() -> None:
-    """Run the analytics service until SIGTERM or SIGINT, then drain and close the pool."""
+    """Run the analytics service until SIGTERM or SIGINT, then drain and close."""
     settings = load_settings(AnalyticsSettings)
     configure_logging(
         "analytics",
         settings.log_level,
         secrets=(settings.database_url.get_secret_value(), settings.redis_url.get_secret_value()),
     )
+    configure_tracing("analytics", settings.otlp_endpoint)
     metrics_port = serve_metrics(settings.metrics_port)
     log.info("serving /metrics on port %d", metrics_port)
     pool = await create_pool(
@@ -40,10 +76,35 @@ async def main() -> None:
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
     )
+    client = create_redis(settings.redis_url.get_secret_value())
+    auth_channel = insecure_channel(settings.auth_addr)
+    keys = KeyRing(grpc_jwks_fetcher(auth_channel))
+    authorizer = Authorizer(
+        keys, superadmins=settings.superadmins, trusted_services=settings.trusted_services
+    )
+    cache = ResponseCache(
+        client, prefix=settings.cache_prefix, ttl_seconds=settings.cache_ttl_seconds
+    )
+    hub = EventHub(client, topic_prefix=settings.channel_topic_prefix)
+    tasks = [
+        asyncio.create_task(keys.load_until_ready()),
+        asyncio.create_task(hub.run()),
+        asyncio.create_task(build_worker(pool, client, settings, cache).run()),
+        asyncio.create_task(
+            watch_streams(client, (settings.ingest_stream, settings.alerts_stream))
+        ),
+    ]
     try:
-        server = build(pool, port=settings.grpc_port)
+        server = build(pool, authorizer, port=settings.grpc_port, hub=hub, cache=cache)
         await run_until_signal(server, grace=settings.shutdown_grace_seconds)
     finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await auth_channel.close()
+        await client.aclose()
         await pool.close()
 
 

@@ -2,7 +2,7 @@
 
 The two time-indexed inputs of METRICS.md are read from PostgreSQL by ``repository``:
 ``subscribers(t)`` (``repository.subscribers_at``) and ``latest(p, x, T)``
-(``repository.latest_post_counters``). The functions here turn those inputs into
+(``posts_repository.posts_in_range``). The functions here turn those inputs into
 metrics; they do no I/O, so each is tested on a hand-computed dataset.
 
 Every division is a single ``int / int`` so the result is the correctly rounded double of
@@ -61,7 +61,7 @@ def subscriber_growth_percent(start: Metric, end: Metric) -> Metric:
 def posts_in_period(latest: Sequence[PostCounters | None]) -> int:
     """Posts published in the period ``[start, end)``, deleted posts excluded.
 
-    ``latest`` has one entry per such post (``repository.latest_post_counters`` selects
+    ``latest`` has one entry per such post (``posts_repository.posts_in_range`` selects
     them), so the count is its length.
     """
     return len(latest)

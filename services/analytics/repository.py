@@ -2,9 +2,8 @@
 
 Every query costs O(posts in the period) or O(1) index probes, never a scan over all
 snapshots: ``subscribers(t)`` is one backward probe of the ``channel_snapshots`` primary
-key per moment, ``latest(p, x, T)`` one backward probe of the ``post_snapshots`` primary
-key ``(post_id, sampled_at)`` per post, and the posts of a period come from
-``posts_channel_published_idx``. ``tests/integration/analytics`` checks the plans.
+key per moment. Post queries are in ``posts_repository``. ``tests/integration/analytics``
+checks the plans.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from services.analytics.domain import Channel, Period, PostCounters
+from services.analytics.domain import Channel
 
 # A connection of its own or one borrowed from a pool.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
@@ -34,25 +33,6 @@ SELECT (
 ) AS subscribers
 FROM unnest($2::timestamptz[]) WITH ORDINALITY AS m (at, n)
 ORDER BY m.n
-"""
-
-# latest(p, ·, $3) of every live post of channel $1 published in [$2, $3); one row per
-# post, with NULL counters for a post that has no sample at or before $3.
-LATEST_POST_COUNTERS_SQL = """
-SELECT s.views, s.forwards, s.replies, s.reactions_total, s.sampled_at
-FROM posts AS p
-LEFT JOIN LATERAL (
-    SELECT ps.views, ps.forwards, ps.replies, ps.reactions_total, ps.sampled_at
-    FROM post_snapshots AS ps
-    WHERE ps.post_id = p.id AND ps.sampled_at <= $3
-    ORDER BY ps.sampled_at DESC
-    LIMIT 1
-) AS s ON true
-WHERE p.channel_id = $1
-  AND p.published_at >= $2
-  AND p.published_at < $3
-  AND p.deleted_at IS NULL
-ORDER BY p.published_at, p.id
 """
 
 # The newest of the channel's newest subscriber sample and the collector's last refresh
@@ -82,30 +62,6 @@ async def subscribers_at(
     sample at or before t, or None when it has none by then."""
     rows = await conn.fetch(SUBSCRIBERS_AT_SQL, channel_id, list(moments))
     return [row["subscribers"] for row in rows]
-
-
-async def latest_post_counters(
-    conn: Connection, channel_id: int, period: Period
-) -> list[PostCounters | None]:
-    """``latest(p, x, period.end)`` for every counter x of each post ``p`` of the channel
-    published in ``[period.start, period.end)`` and not deleted, by publication time.
-
-    A post with no sample at or before ``period.end`` is None: its counters are unknown
-    at that time. Deleted means a deletion was observed (``deleted_at`` set), at any time.
-    """
-    rows = await conn.fetch(LATEST_POST_COUNTERS_SQL, channel_id, period.start, period.end)
-    return [
-        None
-        if row["sampled_at"] is None
-        else PostCounters(
-            views=row["views"],
-            forwards=row["forwards"],
-            replies=row["replies"],
-            reactions_total=row["reactions_total"],
-            sampled_at=row["sampled_at"],
-        )
-        for row in rows
-    ]
 
 
 async def collection_freshness(conn: Connection, channel_id: int) -> datetime | None:

@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from analyticbot.analytics.v1 import analytics_pb2, analytics_pb2_grpc, metric_pb2
+from services.analytics.cache import ResponseCache
 
 
 class AnalyticsClient(Protocol):
@@ -315,7 +316,7 @@ async def test_posts_not_yet_sampled_are_not_enough_data(
 
 
 async def test_data_as_of_is_the_freshest_of_refresh_and_samples(
-    analytics: AnalyticsClient, pool: asyncpg.Pool, channel_id: int
+    analytics: AnalyticsClient, pool: asyncpg.Pool, channel_id: int, cache: ResponseCache
 ) -> None:
     # No subscriber samples; a post sample at Mar 12 and a collector refresh at Mar 14 06:00.
     await seed_channel(
@@ -335,6 +336,8 @@ async def test_data_as_of_is_the_freshest_of_refresh_and_samples(
             channel_id,
             t(10),
         )
+    # The collector's event after such a commit drops the cached answer.
+    await cache.invalidate(channel_id)
     response = await analytics.GetChannelOverview(request)
     assert response.data_as_of.ToDatetime(tzinfo=UTC) == t(12)
 

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.analytics import repository
+from services.analytics import posts_repository, repository, service
 
 END = datetime(2025, 3, 15, tzinfo=UTC)
 POSTS = 4000  # one every 2 hours: 333 days of history
@@ -92,7 +92,23 @@ async def seed(conn: asyncpg.Connection, unique_id: int) -> None:
         unique_id,
         END,
     )
-    for table in ("channels", "posts", "post_snapshots", "channel_snapshots", "collection_state"):
+    await conn.execute(
+        "INSERT INTO broadcast_stats (channel_id, collected_at, payload) "
+        "SELECT c, $2::timestamptz - d * interval '1 day', '{}'::jsonb "
+        "FROM generate_series($1::bigint, $1::bigint + $3::int) AS c, "
+        "generate_series(1, 30) AS d",
+        unique_id,
+        END,
+        OTHER_CHANNELS,
+    )
+    for table in (
+        "channels",
+        "posts",
+        "post_snapshots",
+        "channel_snapshots",
+        "collection_state",
+        "broadcast_stats",
+    ):
         await conn.execute(f"ANALYZE {table}")
 
 
@@ -136,17 +152,56 @@ def assert_index_scans(found: list[tuple[str, str, str | None]], expected: dict[
             assert name == index, f"{relation} read through {name}, not {index}: {found}"
 
 
-@pytest.mark.parametrize("days", [7, 30])
-async def test_latest_post_counters_probe_the_snapshot_key_per_post(
-    history: History, days: int
-) -> None:
+HORIZONS = [timedelta(hours=12), timedelta(hours=24), timedelta(hours=48)]
+
+
+@pytest.mark.parametrize("days", [7, 37])
+async def test_posts_in_range_probe_the_snapshot_key_per_post(history: History, days: int) -> None:
+    """latest(p, ·, T) and the samples around each horizon: index probes per post."""
     found = list(
         scans(
             await plan(
                 history.conn,
-                repository.LATEST_POST_COUNTERS_SQL,
+                posts_repository.POSTS_SQL,
                 history.channel_id,
                 END - timedelta(days=days),
+                END,
+                END,
+                HORIZONS,
+            )
+        )
+    )
+    assert_index_scans(
+        found,
+        {"posts": "posts_channel_published_idx", "post_snapshots": "post_snapshots_pkey"},
+    )
+
+
+async def test_a_year_of_posts_still_never_scans_all_snapshots(history: History) -> None:
+    found = list(
+        scans(
+            await plan(
+                history.conn,
+                posts_repository.POSTS_SQL,
+                history.channel_id,
+                END - timedelta(days=396),
+                END,
+                END,
+                HORIZONS,
+            )
+        )
+    )
+    assert_index_scans(found, {"post_snapshots": "post_snapshots_pkey"})
+
+
+async def test_full_curves_of_thirty_days_probe_the_snapshot_key(history: History) -> None:
+    found = list(
+        scans(
+            await plan(
+                history.conn,
+                posts_repository.POST_CURVES_SQL,
+                history.channel_id,
+                END - timedelta(days=30),
                 END,
             )
         )
@@ -157,19 +212,20 @@ async def test_latest_post_counters_probe_the_snapshot_key_per_post(
     )
 
 
-async def test_a_year_long_period_still_never_scans_all_snapshots(history: History) -> None:
+async def test_native_stats_read_their_key(history: History) -> None:
     found = list(
         scans(
             await plan(
                 history.conn,
-                repository.LATEST_POST_COUNTERS_SQL,
+                service.NATIVE_STATS_SQL,
                 history.channel_id,
-                END - timedelta(days=366),
+                END - timedelta(days=30),
                 END,
+                100,
             )
         )
     )
-    assert_index_scans(found, {"post_snapshots": "post_snapshots_pkey"})
+    assert_index_scans(found, {"broadcast_stats": "broadcast_stats_pkey"})
 
 
 async def test_subscribers_at_probes_the_channel_snapshot_key(history: History) -> None:

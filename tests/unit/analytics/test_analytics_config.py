@@ -13,6 +13,7 @@ from services.analytics.config import DEFAULT_GRPC_PORT, AnalyticsSettings
 def stores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.invalid/analytics")
     monkeypatch.setenv("REDIS_URL", "redis://redis.invalid/0")
+    monkeypatch.setenv("ANALYTICBOT_AUTH_ADDR", "auth.invalid:50053")
     monkeypatch.delenv("ANALYTICBOT_ANALYTICS_GRPC_PORT", raising=False)
 
 
@@ -33,3 +34,19 @@ def test_missing_database_url_stops_the_process(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("ANALYTICBOT_DATABASE_URL", raising=False)
     with pytest.raises(ConfigError, match=r"\n  DATABASE_URL: Field required"):
         load_settings(AnalyticsSettings)
+
+
+def test_missing_auth_address_stops_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANALYTICBOT_AUTH_ADDR")
+    with pytest.raises(ConfigError, match=r"\n  ANALYTICBOT_AUTH_ADDR: Field required"):
+        load_settings(AnalyticsSettings)
+
+
+def test_superadmins_and_trusted_services_are_comma_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANALYTICBOT_SUPERADMINS", "1, 22,")
+    monkeypatch.setenv("ANALYTICBOT_ANALYTICS_TRUSTED_SERVICES", "bot,collector")
+    settings = load_settings(AnalyticsSettings)
+    assert settings.superadmins == frozenset({1, 22})
+    assert settings.trusted_services == frozenset({"bot", "collector"})

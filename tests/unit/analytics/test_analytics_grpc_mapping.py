@@ -8,7 +8,7 @@ import pytest
 
 from analyticbot.analytics.v1 import analytics_pb2, metric_pb2
 from services.analytics.domain import InvalidPeriod, Metric, UnavailableReason
-from services.analytics.grpc_api import metric_to_proto, timestamp_to_datetime
+from services.analytics.proto_mapping import metric_to_proto, timestamp_to_datetime
 
 
 def test_a_zero_value_is_sent_as_a_value() -> None:

@@ -1,0 +1,56 @@
+"""A post's view curve and the channel's median curve beside it.
+
+METRICS.md defines ``views(p, a)``; the median curve applies the performance index's
+baseline to every age: at age ``a``, the median of ``views(q, a)`` over the channel's
+live posts ``q`` published in the 30 days before ``p`` where it is known, "not enough
+data" (TOO_FEW_POSTS) with fewer than 5 such posts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.analytics.domain import Metric, PostViews, UnavailableReason
+from services.analytics.performance import MIN_BASELINE_POSTS, median
+from services.analytics.reach import views_at_age
+
+CURVE_AGES = tuple(timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 72, 168))
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    """The channel's median views at one age, over ``posts`` posts."""
+
+    age: timedelta
+    views: Metric
+    posts: int
+
+
+def view_curve(post: PostViews) -> list[tuple[timedelta, int]]:
+    """The post's samples as (age, views), the implicit (0, 0) first; samples before
+    publication are left out, and a real sample at age 0 replaces the implicit one."""
+    points = [
+        (sample.sampled_at - post.published_at, sample.views)
+        for sample in post.samples
+        if sample.sampled_at >= post.published_at
+    ]
+    if not points or points[0][0] != timedelta(0):
+        points.insert(0, (timedelta(0), 0))
+    return points
+
+
+def median_curve(baseline: Sequence[PostViews]) -> list[CurvePoint]:
+    """The channel's median curve at ``CURVE_AGES`` over ``baseline``, the live posts of
+    the 30 days before the post (every sample of each)."""
+    curve: list[CurvePoint] = []
+    for age in CURVE_AGES:
+        known = [v for v in (views_at_age(post, age) for post in baseline) if v is not None]
+        views = (
+            Metric.of(float(median(known)))
+            if len(known) >= MIN_BASELINE_POSTS
+            else Metric.unavailable(UnavailableReason.TOO_FEW_POSTS)
+        )
+        curve.append(CurvePoint(age=age, views=views, posts=len(known)))
+    return curve

@@ -1,0 +1,159 @@
+"""Post performance index and best time to post, as ../shared/METRICS.md defines them."""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from services.analytics.domain import Metric, UnavailableReason
+
+BASELINE_WINDOW = timedelta(days=30)
+MIN_BASELINE_POSTS = 5
+VIRAL_ABOVE = 2
+UNDERPERFORMING_BELOW = Fraction(1, 2)
+MIN_SLOT_POSTS = 3
+HALF_LIFE_DAYS = 30
+
+
+class Rating(enum.Enum):
+    """The class of a post by its performance index."""
+
+    NORMAL = "normal"
+    VIRAL = "viral"
+    UNDERPERFORMING = "underperforming"
+
+
+def median(values: Sequence[Fraction]) -> Fraction:
+    """The median: the middle value, or the mean of the two middle values."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class Views24:
+    """``views(p, 24h)`` of a live post of the channel (None when unknown)."""
+
+    published_at: datetime
+    views_24h: Fraction | None
+
+
+def performance_index(views_24h: Fraction | None, baseline: Sequence[Fraction]) -> Metric:
+    """Post performance index: ``views(p, 24h)`` ÷ the median ``views(q, 24h)`` over the
+    channel's posts ``q`` published in the 30 days before ``p``.
+
+    ``baseline`` holds the known ``views(q, 24h)`` of those posts (a post whose value is
+    unknown is not one of "such posts"). TOO_FEW_POSTS with fewer than 5, NO_SAMPLES when
+    ``views(p, 24h)`` is unknown, ZERO_DENOMINATOR when the median is 0.
+    """
+    if views_24h is None:
+        return Metric.unavailable(UnavailableReason.NO_SAMPLES)
+    if len(baseline) < MIN_BASELINE_POSTS:
+        return Metric.unavailable(UnavailableReason.TOO_FEW_POSTS)
+    middle = median(baseline)
+    if middle == 0:
+        return Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR)
+    return Metric.of(float(views_24h / middle))
+
+
+def performance_indexes(
+    targets: Sequence[Views24], history: Sequence[Views24]
+) -> list[tuple[Metric, Fraction | None]]:
+    """``performance_index`` of each of ``targets``, with its exact value (or None).
+
+    ``history`` must hold every live post of the channel published in the 30 days before
+    the earliest target and up to the latest (targets included). Cost: one sort, then a
+    binary search and a median per target.
+    """
+    known = sorted(
+        (post.published_at, post.views_24h) for post in history if post.views_24h is not None
+    )
+    moments = [moment for moment, _ in known]
+    results: list[tuple[Metric, Fraction | None]] = []
+    for target in targets:
+        low = bisect.bisect_left(moments, target.published_at - BASELINE_WINDOW)
+        high = bisect.bisect_left(moments, target.published_at)
+        baseline = [value for _, value in known[low:high] if value is not None]
+        metric = performance_index(target.views_24h, baseline)
+        exact = (
+            target.views_24h / median(baseline)
+            if metric.available and target.views_24h is not None
+            else None
+        )
+        results.append((metric, exact))
+    return results
+
+
+def rating(index: Fraction | None) -> Rating | None:
+    """Above 2 is "viral", below 0.5 is "underperforming"; None without an index."""
+    if index is None:
+        return None
+    if index > VIRAL_ABOVE:
+        return Rating.VIRAL
+    if index < UNDERPERFORMING_BELOW:
+        return Rating.UNDERPERFORMING
+    return Rating.NORMAL
+
+
+def age_weight(published_at: datetime, at: datetime) -> float:
+    """The weight of a post in the best-time median: 2^(-age in days ÷ 30)."""
+    age_days = (at - published_at) / timedelta(days=1)
+    return float(2 ** (-age_days / HALF_LIFE_DAYS))
+
+
+def weighted_median(pairs: Sequence[tuple[Fraction, float]]) -> Fraction:
+    """The smallest value whose cumulative weight reaches half the total weight."""
+    ordered = sorted(pairs, key=lambda pair: pair[0])
+    half = sum(weight for _, weight in ordered) / 2
+    running = 0.0
+    for value, weight in ordered:
+        running += weight
+        if running >= half:
+            return value
+    return ordered[-1][0]
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One weekday x hour cell (ISO weekday 1-7, hour 0-23) of the heatmap."""
+
+    weekday: int
+    hour: int
+    posts: int
+    score: Metric
+
+
+def best_time(
+    indexed: Sequence[tuple[datetime, Fraction]], at: datetime, zone: ZoneInfo
+) -> list[Slot]:
+    """Best time to post: for each weekday x hour slot in the channel's time zone, the
+    weighted median performance index of the posts published in that slot, each
+    weighted 2^(-age in days ÷ 30) (age at ``at``); slots with fewer than 3 posts are
+    TOO_FEW_POSTS.
+
+    ``indexed`` holds (publication time, performance index) of every post with an index.
+    Returns 168 slots, Monday 00:00 first.
+    """
+    cells: dict[tuple[int, int], list[tuple[Fraction, float]]] = {}
+    for published_at, index in indexed:
+        local = published_at.astimezone(zone)
+        key = (local.isoweekday(), local.hour)
+        cells.setdefault(key, []).append((index, age_weight(published_at, at)))
+    slots: list[Slot] = []
+    for weekday in range(1, 8):
+        for hour in range(24):
+            pairs = cells.get((weekday, hour), [])
+            score = (
+                Metric.of(float(weighted_median(pairs)))
+                if len(pairs) >= MIN_SLOT_POSTS
+                else Metric.unavailable(UnavailableReason.TOO_FEW_POSTS)
+            )
+            slots.append(Slot(weekday=weekday, hour=hour, posts=len(pairs), score=score))
+    return slots

@@ -1,0 +1,200 @@
+"""SQL of the post metrics: free functions whose first argument is a connection.
+
+Every query reads the channel's live posts of one publication range through
+``posts_channel_published_idx`` and, per post, probes the ``post_snapshots`` primary key
+``(post_id, sampled_at)``: once backwards for ``latest(p, ·, T)`` and, for each age asked,
+once on each side of ``published_at + age`` for the samples ``views(p, a)`` interpolates
+between. The cost is O(posts in the range), never O(snapshots stored).
+``tests/integration/analytics`` checks the plans.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.analytics.domain import PostCounters, PostRecord, PostViews, ViewSample
+from services.analytics.repository import Connection
+
+# Live posts of channel $1 published in [$2, $3), with latest(p, ·, $4) and the samples
+# on both sides of each age in $5 (a post without samples has NULL columns).
+POSTS_SQL = """
+SELECT p.id, p.message_id, p.published_at, p.media_type, p.text_preview, p.last_checked_at,
+       l.views, l.forwards, l.replies, l.reactions_total, l.sampled_at, l.reactions,
+       h.near_at, h.near_views
+FROM posts AS p
+LEFT JOIN LATERAL (
+    SELECT ps.views, ps.forwards, ps.replies, ps.reactions_total, ps.sampled_at, ps.reactions
+    FROM post_snapshots AS ps
+    WHERE ps.post_id = p.id AND ps.sampled_at <= $4
+    ORDER BY ps.sampled_at DESC
+    LIMIT 1
+) AS l ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(n.sampled_at) AS near_at, array_agg(n.views) AS near_views
+    FROM unnest($5::interval[]) AS a (age)
+    CROSS JOIN LATERAL (
+        (SELECT ps.sampled_at, ps.views
+         FROM post_snapshots AS ps
+         WHERE ps.post_id = p.id AND ps.sampled_at <= p.published_at + a.age
+         ORDER BY ps.sampled_at DESC
+         LIMIT 1)
+        UNION ALL
+        (SELECT ps.sampled_at, ps.views
+         FROM post_snapshots AS ps
+         WHERE ps.post_id = p.id AND ps.sampled_at >= p.published_at + a.age
+         ORDER BY ps.sampled_at
+         LIMIT 1)
+    ) AS n
+) AS h ON true
+WHERE p.channel_id = $1
+  AND p.published_at >= $2
+  AND p.published_at < $3
+  AND p.deleted_at IS NULL
+ORDER BY p.published_at, p.id
+"""
+
+# Every view sample of each live post of channel $1 published in [$2, $3).
+POST_CURVES_SQL = """
+SELECT p.published_at, p.last_checked_at, s.sample_at, s.sample_views
+FROM posts AS p
+LEFT JOIN LATERAL (
+    SELECT array_agg(ps.sampled_at ORDER BY ps.sampled_at) AS sample_at,
+           array_agg(ps.views ORDER BY ps.sampled_at) AS sample_views
+    FROM post_snapshots AS ps
+    WHERE ps.post_id = p.id
+) AS s ON true
+WHERE p.channel_id = $1
+  AND p.published_at >= $2
+  AND p.published_at < $3
+  AND p.deleted_at IS NULL
+ORDER BY p.published_at, p.id
+"""
+
+# One live post by message id.
+POST_SQL = """
+SELECT p.id, p.message_id, p.published_at, p.media_type, p.text_preview, p.last_checked_at
+FROM posts AS p
+WHERE p.channel_id = $1 AND p.message_id = $2 AND p.deleted_at IS NULL
+"""
+
+# Every sample of one post, oldest first.
+POST_SAMPLES_SQL = """
+SELECT ps.sampled_at, ps.views, ps.forwards, ps.replies, ps.reactions_total, ps.reactions
+FROM post_snapshots AS ps
+WHERE ps.post_id = $1
+ORDER BY ps.sampled_at
+"""
+
+CHANNEL_ZONE_SQL = "SELECT time_zone FROM channels WHERE id = $1"
+
+
+def _reactions(raw: object) -> dict[str, int]:
+    document = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(document, dict):
+        return {}
+    return {str(emoji): int(count) for emoji, count in document.items()}
+
+
+def _counters(row: Any) -> PostCounters | None:
+    if row["sampled_at"] is None:
+        return None
+    return PostCounters(
+        views=row["views"],
+        forwards=row["forwards"],
+        replies=row["replies"],
+        reactions_total=row["reactions_total"],
+        sampled_at=row["sampled_at"],
+    )
+
+
+def _samples(
+    moments: Sequence[datetime] | None, views: Sequence[int] | None
+) -> tuple[ViewSample, ...]:
+    if moments is None or views is None:
+        return ()
+    unique = dict(zip(moments, views, strict=True))
+    return tuple(ViewSample(at, unique[at]) for at in sorted(unique))
+
+
+async def posts_in_range(
+    conn: Connection,
+    channel_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    latest_at: datetime,
+    ages: Sequence[timedelta],
+) -> list[PostRecord]:
+    """The live posts of the channel published in ``[start, end)``, by publication time,
+    each with ``latest(p, ·, latest_at)`` and the samples ``views(p, a)`` needs for each
+    of ``ages`` (enough for ``reach.views_at_age`` at those ages, not a full curve)."""
+    rows = await conn.fetch(POSTS_SQL, channel_id, start, end, latest_at, list(ages))
+    return [record_from_row(row) for row in rows]
+
+
+def record_from_row(row: Any) -> PostRecord:
+    """A PostRecord from a row of ``POSTS_SQL``."""
+    return PostRecord(
+        post_id=row["id"],
+        message_id=row["message_id"],
+        published_at=row["published_at"],
+        media_type=row["media_type"],
+        text_preview=row["text_preview"],
+        latest=_counters(row),
+        views=PostViews(
+            published_at=row["published_at"],
+            samples=_samples(row["near_at"], row["near_views"]),
+            checked_until=row["last_checked_at"],
+        ),
+        reactions=_reactions(row["reactions"]) if row["sampled_at"] is not None else {},
+    )
+
+
+async def post_curves(
+    conn: Connection, channel_id: int, start: datetime, end: datetime
+) -> list[PostViews]:
+    """Every view sample of each live post of the channel published in ``[start, end)``."""
+    rows = await conn.fetch(POST_CURVES_SQL, channel_id, start, end)
+    return [
+        PostViews(
+            published_at=row["published_at"],
+            samples=_samples(row["sample_at"], row["sample_views"]),
+            checked_until=row["last_checked_at"],
+        )
+        for row in rows
+    ]
+
+
+async def get_post(conn: Connection, channel_id: int, message_id: int) -> PostRecord | None:
+    """The live post ``message_id`` with every sample (its full view curve) and its
+    latest counters and reactions; None when there is no such live post."""
+    row = await conn.fetchrow(POST_SQL, channel_id, message_id)
+    if row is None:
+        return None
+    samples = await conn.fetch(POST_SAMPLES_SQL, row["id"])
+    last: asyncpg.Record | None = samples[-1] if samples else None
+    return PostRecord(
+        post_id=row["id"],
+        message_id=row["message_id"],
+        published_at=row["published_at"],
+        media_type=row["media_type"],
+        text_preview=row["text_preview"],
+        latest=None if last is None else _counters(last),
+        views=PostViews(
+            published_at=row["published_at"],
+            samples=tuple(ViewSample(s["sampled_at"], s["views"]) for s in samples),
+            checked_until=row["last_checked_at"],
+        ),
+        reactions={} if last is None else _reactions(last["reactions"]),
+    )
+
+
+async def channel_time_zone(conn: Connection, channel_id: int) -> str | None:
+    """The IANA time zone of the channel; None when it is not tracked."""
+    zone: str | None = await conn.fetchval(CHANNEL_ZONE_SQL, channel_id)
+    return zone
