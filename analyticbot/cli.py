@@ -25,6 +25,7 @@ SERVICES: dict[str, str] = {
     "analytics": "services.analytics.main",
     "auth": "services.auth.main",
     "gateway": "gateway.main",
+    "bot": "services.bot.main",
 }
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from analyticbot.runtime.errors import InvalidArgument, Unauthenticated
+import grpc
+
+from analyticbot.runtime.errors import DomainError, InvalidArgument, NotFound, Unauthenticated
 from analyticbot.runtime.rbac import Role
 
 
@@ -106,3 +108,63 @@ class StoredRefreshToken:
     expires_at: datetime
     rotated: bool
     revoked: bool
+
+
+class InviteUnusable(DomainError):
+    """The invite is unknown, revoked, expired or already used."""
+
+    status = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class GrantNotRevocable(DomainError):
+    """Owner and admin grants follow Telegram's administrator list, not RevokeGrant."""
+
+    status = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class ChannelNotRegistered(NotFound):
+    """The channel is not tracked (the collector registers it first)."""
+
+
+@dataclass(frozen=True)
+class ChannelAdmin:
+    """An administrator of a channel as the Bot API reports it."""
+
+    user: TelegramUser
+    is_creator: bool = False
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What SyncChannelAdmins changed."""
+
+    granted: int
+    removed: int
+    owners: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A link that grants analyst or viewer on one channel."""
+
+    id: int
+    channel_id: int
+    role: Role
+    single_use: bool
+    expires_at: datetime
+    created_at: datetime
+    created_by: int | None
+    uses: int
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user holding a grant on a channel."""
+
+    user_id: int
+    first_name: str
+    last_name: str
+    username: str
+    role: Role
+    source: str
+    granted_at: datetime

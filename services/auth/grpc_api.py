@@ -2,7 +2,9 @@
 
 ExchangeInitData, GetJwks, RefreshTokens, RevokeRefreshToken and IssueServiceToken
 authenticate by what they carry (initData, nothing public, a refresh token, a service
-secret); every other RPC needs ``authorization: Bearer <token>`` in metadata. Domain
+secret); every other RPC needs ``authorization: Bearer <token>`` in metadata: the bot's
+service token for SyncChannelAdmins and ListUserChannels, a user's access token for
+invites and members. Domain
 errors become status codes in the shared interceptor.
 """
 
@@ -17,10 +19,11 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from analyticbot.auth.v1 import auth_pb2, auth_pb2_grpc
+from analyticbot.runtime.errors import InvalidArgument
 from analyticbot.runtime.grpc_server import Registrar
 from analyticbot.runtime.rbac import Role
 from analyticbot.runtime.tokens import Principal, TokenKind, bearer
-from services.auth.domain import IssuedToken
+from services.auth.domain import ChannelAdmin, Invite, IssuedToken, TelegramUser
 from services.auth.service import AuthService
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -31,6 +34,14 @@ _ROLES: dict[Role, auth_pb2.Role] = {
     Role.ANALYST: auth_pb2.ROLE_ANALYST,
     Role.ADMIN: auth_pb2.ROLE_ADMIN,
     Role.OWNER: auth_pb2.ROLE_OWNER,
+}
+
+
+_ROLE_FROM_PB: dict[int, Role] = {int(v): k for k, v in _ROLES.items()}
+_SOURCES: dict[str, auth_pb2.GrantSource] = {
+    "telegram": auth_pb2.GRANT_SOURCE_TELEGRAM,
+    "invite": auth_pb2.GRANT_SOURCE_INVITE,
+    "manual": auth_pb2.GRANT_SOURCE_MANUAL,
 }
 
 
@@ -49,6 +60,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     def __init__(self, service: AuthService) -> None:
         self._service = service
+        self._grants = service.grants
 
     def _caller(self, context: Context, kinds: tuple[TokenKind, ...]) -> Principal:
         token = bearer(context.invocation_metadata() or ())
@@ -128,6 +140,122 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return auth_pb2.IssueServiceTokenResponse(
             access_token=issued.token, expires_at=_timestamp(issued.expires_at)
         )
+
+    async def SyncChannelAdmins(
+        self, request: auth_pb2.SyncChannelAdminsRequest, context: Context
+    ) -> auth_pb2.SyncChannelAdminsResponse:
+        caller = self._caller(context, ("service",))
+        admins = [
+            ChannelAdmin(
+                user=TelegramUser(
+                    id=a.user_id,
+                    first_name=a.first_name[:256],
+                    last_name=a.last_name[:256],
+                    username=a.username[:256],
+                ),
+                is_creator=a.is_creator,
+            )
+            for a in request.admins
+            if a.user_id > 0
+        ]
+        result = await self._grants.sync_channel_admins(
+            caller, request.channel_id, admins, request.added_by_user_id
+        )
+        return auth_pb2.SyncChannelAdminsResponse(
+            granted=result.granted, removed=result.removed, owner_user_ids=result.owners
+        )
+
+    async def ListUserChannels(
+        self, request: auth_pb2.ListUserChannelsRequest, context: Context
+    ) -> auth_pb2.ListUserChannelsResponse:
+        caller = self._caller(context, ("service",))
+        channels = await self._grants.list_user_channels(caller, request.user_id)
+        return auth_pb2.ListUserChannelsResponse(
+            channels=[
+                auth_pb2.ChannelAccess(
+                    channel_id=c.channel_id, title=c.title, username=c.username, role=_role(c.role)
+                )
+                for c in channels
+            ]
+        )
+
+    async def CreateInvite(
+        self, request: auth_pb2.CreateInviteRequest, context: Context
+    ) -> auth_pb2.CreateInviteResponse:
+        caller = self._caller(context, ("access",))
+        role = _ROLE_FROM_PB.get(request.role)
+        if role is None:
+            raise InvalidArgument("role is required")
+        valid_for = request.valid_for.ToTimedelta() if request.HasField("valid_for") else None
+        created = await self._grants.create_invite(
+            caller, request.channel_id, role, request.single_use, valid_for
+        )
+        return auth_pb2.CreateInviteResponse(
+            invite=_invite(created.invite), start_param=created.start_param
+        )
+
+    async def AcceptInvite(
+        self, request: auth_pb2.AcceptInviteRequest, context: Context
+    ) -> auth_pb2.AcceptInviteResponse:
+        caller = self._caller(context, ("access",))
+        accepted = await self._grants.accept_invite(caller, request.start_param)
+        return auth_pb2.AcceptInviteResponse(
+            channel_id=accepted.channel_id, role=_role(accepted.role), title=accepted.title
+        )
+
+    async def RevokeInvite(
+        self, request: auth_pb2.RevokeInviteRequest, context: Context
+    ) -> auth_pb2.RevokeInviteResponse:
+        caller = self._caller(context, ("access",))
+        revoked = await self._grants.revoke_invite(caller, request.invite_id)
+        return auth_pb2.RevokeInviteResponse(revoked=revoked)
+
+    async def ListInvites(
+        self, request: auth_pb2.ListInvitesRequest, context: Context
+    ) -> auth_pb2.ListInvitesResponse:
+        caller = self._caller(context, ("access",))
+        invites = await self._grants.list_invites(caller, request.channel_id)
+        return auth_pb2.ListInvitesResponse(invites=[_invite(i) for i in invites])
+
+    async def ListMembers(
+        self, request: auth_pb2.ListMembersRequest, context: Context
+    ) -> auth_pb2.ListMembersResponse:
+        caller = self._caller(context, ("access",))
+        members = await self._grants.list_members(caller, request.channel_id)
+        return auth_pb2.ListMembersResponse(
+            members=[
+                auth_pb2.Member(
+                    user_id=m.user_id,
+                    first_name=m.first_name,
+                    last_name=m.last_name,
+                    username=m.username,
+                    role=_role(m.role),
+                    source=_SOURCES.get(m.source, auth_pb2.GRANT_SOURCE_UNSPECIFIED),
+                    granted_at=_timestamp(m.granted_at),
+                )
+                for m in members
+            ]
+        )
+
+    async def RevokeGrant(
+        self, request: auth_pb2.RevokeGrantRequest, context: Context
+    ) -> auth_pb2.RevokeGrantResponse:
+        caller = self._caller(context, ("access",))
+        revoked = await self._grants.revoke_grant(caller, request.channel_id, request.user_id)
+        return auth_pb2.RevokeGrantResponse(revoked=revoked)
+
+
+def _invite(invite: Invite) -> auth_pb2.Invite:
+    return auth_pb2.Invite(
+        invite_id=invite.id,
+        channel_id=invite.channel_id,
+        role=_role(invite.role),
+        single_use=invite.single_use,
+        expires_at=_timestamp(invite.expires_at),
+        created_at=_timestamp(invite.created_at),
+        created_by=invite.created_by or 0,
+        uses=invite.uses,
+    )
 
 
 def registrar(service: AuthService) -> tuple[Registrar, str]:

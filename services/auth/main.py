@@ -10,6 +10,7 @@ from analyticbot.runtime.initdata import InitDataValidator, telegram_public_key
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.metrics import serve_metrics
 from analyticbot.runtime.settings import load_settings
+from analyticbot.runtime.telemetry import configure_tracing
 from analyticbot.runtime.tokens import TokenSigner
 from services.auth.config import AuthSettings
 from services.auth.grpc_api import registrar
@@ -71,6 +72,7 @@ async def main() -> None:
     """``analyticbot serve auth``."""
     settings = load_settings(AuthSettings)
     configure_logging("auth", settings.log_level, secrets=_secrets(settings))
+    configure_tracing("auth", settings.otlp_endpoint)
     settings.check()
     pool = await create_pool(
         settings.database_url.get_secret_value(),

@@ -35,6 +35,7 @@ from services.auth.domain import (
     TelegramUser,
     UnknownPermission,
 )
+from services.auth.grants import GrantService
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class AuthService:
         self._signer = signer
         self._verifier = TokenVerifier(signer.jwks())
         self._policy = policy
+        self.grants = GrantService(pool, superadmins=policy.superadmins)
 
     def jwks(self) -> dict[str, Any]:
         """The public key set every service verifies tokens with."""

@@ -1,0 +1,1 @@
+"""The bot: launches the Mini App, onboards channels, delivers notifications."""
