@@ -1,0 +1,117 @@
+"""OpenTelemetry traces: one tracer provider per process, W3C ``traceparent`` across gRPC,
+and a span for every asyncpg query.
+
+``configure_tracing`` is the one call each deployable's ``main`` makes. It always
+installs an SDK tracer provider, so every request gets a real trace id that the JSON logs
+carry (``analyticbot.runtime.logging``) and that the services pass on to each other;
+spans leave the process only when an OTLP endpoint is configured
+(``ANALYTICBOT_OTLP_ENDPOINT``, or the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``). ``OTEL_SDK_DISABLED=true`` turns tracing off
+altogether; the standard ``OTEL_TRACES_SAMPLER`` variables choose the sampler.
+
+The gRPC side uses ``opentelemetry-instrumentation-grpc``'s ``grpc.aio`` interceptors:
+the server interceptor extracts the caller's context from the metadata, the client
+interceptors inject it. Both skip ``grpc.*`` services (health checks, reflection), which
+probes call every few seconds and which would bury the traces that matter.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry.instrumentation.grpc.filters import negate, service_prefix
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_NAMESPACE, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "analyticbot"
+_ENDPOINT_VARIABLES = (
+    "ANALYTICBOT_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+)
+
+
+def otlp_endpoint(configured: str | None = None) -> str | None:
+    """The OTLP/gRPC endpoint spans go to: ``configured`` (the settings value) if given,
+    else the first of the variables above that is set; None means no export."""
+    if configured:
+        return configured
+    for variable in _ENDPOINT_VARIABLES:
+        if value := os.environ.get(variable, "").strip():
+            return value
+    return None
+
+
+def _disabled() -> bool:
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def configure_tracing(service: str, endpoint: str | None = None) -> TracerProvider | None:
+    """Install this process's tracer provider (tagged ``service.name=service``) and trace
+    asyncpg. Exports over OTLP/gRPC when an endpoint is configured. Returns the provider,
+    or None when ``OTEL_SDK_DISABLED=true``.
+
+    Call once, at the top of ``main``; the provider flushes its spans at exit.
+    """
+    if _disabled():
+        log.info("tracing disabled (OTEL_SDK_DISABLED)")
+        return None
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: service, SERVICE_NAMESPACE: NAMESPACE})
+    )
+    target = otlp_endpoint(endpoint)
+    if target is not None:
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=target)))
+        log.info("exporting traces over OTLP to %s", target)
+    trace.set_tracer_provider(provider)
+    instrument_asyncpg(provider)
+    return provider
+
+
+def instrument_asyncpg(provider: trace.TracerProvider) -> None:
+    """A client span per query on every asyncpg connection of this process (statement
+    text, never its parameters)."""
+    instrumentor = AsyncPGInstrumentor(capture_parameters=False)  # type: ignore[no-untyped-call]
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(tracer_provider=provider)
+
+
+def uninstrument_asyncpg() -> None:
+    """Undo ``instrument_asyncpg`` (tests that install their own provider)."""
+    instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+_NOT_GRPC_INTERNAL = negate(service_prefix("grpc."))
+
+
+def server_interceptor() -> grpc.aio.ServerInterceptor:
+    """Continues the caller's trace in a server span per RPC (global tracer provider)."""
+    interceptor: grpc.aio.ServerInterceptor = aio_server_interceptor(  # type: ignore[no-untyped-call]
+        filter_=_NOT_GRPC_INTERNAL
+    )
+    return interceptor
+
+
+def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """A client span per RPC that sends the current context as ``traceparent``."""
+    interceptors: list[Any] = aio_client_interceptors(  # type: ignore[no-untyped-call]
+        filter_=_NOT_GRPC_INTERNAL
+    )
+    return interceptors
+
+
+def insecure_channel(target: str) -> grpc.aio.Channel:
+    """A ``grpc.aio`` channel to a peer inside the cluster that propagates traces."""
+    return grpc.aio.insecure_channel(target, interceptors=client_interceptors())
