@@ -45,7 +45,7 @@ def _persistent_secret(path: Path) -> str:
     """A development secret kept in the data folder so restarts reuse it."""
     if path.exists():
         return path.read_text().strip()
-    value = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(27)}"
+    value = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(36)}"
     path.write_text(value)
     path.chmod(0o600)
     return value
@@ -140,7 +140,20 @@ def _environments(
         # Replay the simulated weeks before "now" in about a minute, then run in real time.
         collector.setdefault("ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED", "20000")
     analytics = {**common, "ANALYTICBOT_METRICS_PORT": str(metrics["analytics"])}
-    return {"collector": collector, "analytics": analytics, "auth": auth, "gateway": gateway}
+    services = {"collector": collector, "analytics": analytics, "auth": auth, "gateway": gateway}
+    if base.get("ANALYTICBOT_BOT_TOKEN"):
+        # A real bot: it calls auth and the collector as itself, with a service token
+        # bought with a secret that only it and auth know.
+        secret = _persistent_secret(data_dir / "bot-service-secret")
+        auth["ANALYTICBOT_SERVICE_SECRETS"] = f"bot={secret}"
+        services["bot"] = {
+            **common,
+            "ANALYTICBOT_BOT_SERVICE_SECRET": secret,
+            "ANALYTICBOT_BOT_WEBAPP_URL": base.get(
+                "ANALYTICBOT_BOT_WEBAPP_URL", f"http://127.0.0.1:{http_port}/"
+            ),
+        }
+    return services
 
 
 def run_stack(data_dir: str, http_port: int) -> int:
