@@ -1,0 +1,46 @@
+"""Ctrl-C stops everything cleanly, and a second run finds the first run's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import free_port, start_stack, stop_stack
+from tests.support import drop_database, fresh_database
+
+
+def _channels(url: str, token: str) -> list[dict[str, object]]:
+    reply = httpx.get(
+        f"{url}/api/v1/channels", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    channels: list[dict[str, object]] = reply.raise_for_status().json()["channels"]
+    return channels
+
+
+def test_second_run_reuses_data_keys_and_token(
+    admin_database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    database_url = fresh_database(admin_database_url, prefix="ab_e2e_restart")
+    try:
+        _run_twice(database_url, redis_url, tmp_path)
+    finally:
+        drop_database(admin_database_url, database_url)
+
+
+def _run_twice(database_url: str, redis_url: str, tmp_path: Path) -> None:
+    first = start_stack(database_url, redis_url, tmp_path, free_port())
+    try:
+        token = first.login()
+        before = _channels(first.url, token)
+    finally:
+        assert stop_stack(first) == 0, first.logs()
+    assert before, "the first run tracked no channels"
+
+    second = start_stack(database_url, redis_url, tmp_path, free_port())
+    try:
+        # The signing keys and the development bot token live in the data folder, so a
+        # token from the first run is still valid and the same channels are there.
+        assert _channels(second.url, token) == before
+    finally:
+        assert stop_stack(second) == 0, second.logs()
