@@ -2,7 +2,8 @@
 
 A server built here always serves ``grpc.health.v1`` and reflection, translates domain
 errors to status codes in one interceptor, cuts handlers off at the caller's deadline,
-counts every RPC in Prometheus, and on SIGTERM reports NOT_SERVING before draining.
+counts every RPC in Prometheus, continues the caller's trace (W3C ``traceparent`` in the
+metadata), and on SIGTERM reports NOT_SERVING before draining.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 
 from analyticbot.runtime.errors import DomainError
 from analyticbot.runtime.metrics import GRPC_HANDLED, GRPC_LATENCY
+from analyticbot.runtime.telemetry import server_interceptor
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +175,9 @@ def build_server(
     name (``analyticbot.collector.v1.CollectorService``). Returns the bound port, so
     tests pass ``port=0``.
     """
-    server = grpc.aio.server(interceptors=[ErrorInterceptor(), *interceptors])
+    # Tracing first, so the server span covers error translation and records the status
+    # the ErrorInterceptor aborts with.
+    server = grpc.aio.server(interceptors=[server_interceptor(), ErrorInterceptor(), *interceptors])
     names = tuple(name for _, name in registrars)
     for register, _ in registrars:
         register(server)

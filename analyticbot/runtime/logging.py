@@ -1,4 +1,5 @@
-"""JSON logs on stderr, one object per line, with registered secrets masked."""
+"""JSON logs on stderr, one object per line, with registered secrets masked and the
+current trace's ``trace_id``/``span_id`` when a span is active."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterable
 
+from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 _MASK = "***"
@@ -30,6 +32,18 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class TraceContextFilter(logging.Filter):
+    """Adds ``trace_id`` and ``span_id`` (hex, as tracing backends show them) to records
+    logged inside a span, so a log line leads to its trace and back."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = trace.format_trace_id(context.trace_id)
+            record.span_id = trace.format_span_id(context.span_id)
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Route the root logger to stderr as JSON tagged with ``service``."""
     handler = logging.StreamHandler(sys.stderr)
@@ -42,6 +56,7 @@ def configure_logging(service: str, level: str = "INFO", secrets: Iterable[str] 
         )
     )
     handler.addFilter(SecretFilter(secrets))
+    handler.addFilter(TraceContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -29,6 +29,9 @@ class BaseServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Port of the Prometheus /metrics endpoint of a gRPC service; 0 picks a free port.
     metrics_port: int = 0
+    # OTLP/gRPC collector for traces (``http://otel-collector:4317``); unset, the standard
+    # OTEL_EXPORTER_OTLP_ENDPOINT applies, and with neither no span leaves the process.
+    otlp_endpoint: str | None = None
 
     @property
     def is_development(self) -> bool:

@@ -1,0 +1,56 @@
+"""A server span per HTTP request and WebSocket, named by route template.
+
+``opentelemetry-instrumentation-asgi`` wraps the app's ASGI callable; the gRPC calls a
+handler makes run inside that span, so their client interceptors (``runtime.telemetry``)
+carry its trace to auth and analytics.
+
+The gateway is the public edge: a ``traceparent`` sent by a browser would let anyone pick
+our trace ids and force sampling, so inbound trace headers are dropped and every request
+starts a trace of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from quart import Quart, Response, request
+
+from gateway.metrics import route_template
+
+_UNTRUSTED = frozenset({b"traceparent", b"tracestate", b"baggage"})
+# Probes and scrapes every few seconds: not worth a trace each.
+EXCLUDED_URLS = "/healthz,/readyz,/metrics"
+
+ASGIApp = Any
+
+
+def _drop_trace_headers(app: ASGIApp) -> ASGIApp:
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _UNTRUSTED]
+            scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return asgi
+
+
+async def _name_span(response: Response) -> Response:
+    """Name the span ``GET /api/v1/channels/<channel_id>/overview``, never the raw path
+    (one span name per route keeps tracing backends' indexes small)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        route = route_template()
+        span.update_name(f"{request.method} {route}")
+        span.set_attribute("http.route", route)
+    return response
+
+
+def install_tracing(app: Quart) -> None:
+    """Trace every request of ``app`` with the global tracer provider."""
+    traced = OpenTelemetryMiddleware(
+        app.asgi_app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
+    )
+    app.asgi_app = _drop_trace_headers(traced)  # type: ignore[method-assign]
+    app.after_request(_name_span)

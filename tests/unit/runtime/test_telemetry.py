@@ -1,0 +1,62 @@
+"""Where spans go, and log lines that lead to their trace."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from analyticbot.runtime.logging import configure_logging
+from analyticbot.runtime.telemetry import otlp_endpoint
+
+ENDPOINT_VARIABLES = (
+    "ANALYTICBOT_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+)
+
+
+@pytest.fixture
+def no_endpoint(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for variable in ENDPOINT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    return monkeypatch
+
+
+def test_no_endpoint_means_no_export(no_endpoint: pytest.MonkeyPatch) -> None:
+    assert otlp_endpoint() is None
+    assert otlp_endpoint("") is None
+
+
+def test_setting_wins_over_the_standard_variables(no_endpoint: pytest.MonkeyPatch) -> None:
+    no_endpoint.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4317")
+    assert otlp_endpoint() == "http://generic:4317"
+    no_endpoint.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4317")
+    assert otlp_endpoint() == "http://traces:4317"
+    assert otlp_endpoint("http://configured:4317") == "http://configured:4317"
+
+
+def _last_record(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record: dict[str, str] = json.loads(line)
+    return record
+
+
+def test_logs_carry_the_trace_of_the_active_span(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("testsvc")
+    tracer = TracerProvider().get_tracer("test")
+    try:
+        with tracer.start_as_current_span("request") as span:
+            logging.getLogger("x").warning("inside")
+        inside = _last_record(capsys)
+        logging.getLogger("x").warning("outside")
+        outside = _last_record(capsys)
+    finally:
+        logging.getLogger().handlers.clear()
+    context = span.get_span_context()
+    assert inside["trace_id"] == f"{context.trace_id:032x}"
+    assert inside["span_id"] == f"{context.span_id:016x}"
+    assert "trace_id" not in outside
+    assert "span_id" not in outside
