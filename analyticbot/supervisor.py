@@ -107,12 +107,7 @@ def _environments(
     """The environment of each service process: its port, its peers, and in development
     the simulator and a development bot token that the login signs with."""
     ports = {name: _free_port() for name in ("collector", "analytics", "auth")}
-    metrics = {name: _free_port() for name in ("collector", "analytics", "auth")}
-    # Where everything listens, for operators and tests (the gateway serves its own
-    # /metrics on the HTTP port).
-    (data_dir / "ports.json").write_text(
-        json.dumps({"http": http_port, "grpc": ports, "metrics": metrics}, indent=2)
-    )
+    metrics = {name: _free_port() for name in ("collector", "analytics", "auth", "bot")}
     development = base["ANALYTICBOT_ENV"] == "development"
     common = {
         **base,
@@ -149,10 +144,17 @@ def _environments(
         services["bot"] = {
             **common,
             "ANALYTICBOT_BOT_SERVICE_SECRET": secret,
+            "ANALYTICBOT_METRICS_PORT": str(metrics["bot"]),
             "ANALYTICBOT_BOT_WEBAPP_URL": base.get(
                 "ANALYTICBOT_BOT_WEBAPP_URL", f"http://127.0.0.1:{http_port}/"
             ),
         }
+    # Where everything listens, for operators and tests (the gateway serves its own
+    # /metrics on the HTTP port).
+    listening = {name: port for name, port in metrics.items() if name in services}
+    (data_dir / "ports.json").write_text(
+        json.dumps({"http": http_port, "grpc": ports, "metrics": listening}, indent=2)
+    )
     return services
 
 
