@@ -16,7 +16,7 @@ from quart import Quart
 from quart_schema import Info, QuartSchema, Server
 
 from gateway import miniapp
-from gateway.api import auth, dev, ops, wellknown
+from gateway.api import alerts, auth, dev, export, live, ops, posts, series, wellknown
 from gateway.api import channels as channels_api
 from gateway.config import GatewaySettings
 from gateway.errors import register_error_handlers
@@ -27,6 +27,7 @@ from gateway.openapi import GatewayOpenAPI
 from gateway.peers import PeerChannels
 from gateway.security import DOCS_PATH, install_security
 from gateway.state import EXTENSION, GatewayState
+from gateway.tracing import install_tracing
 
 
 def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = None) -> Quart:
@@ -53,6 +54,7 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
     register_error_handlers(app)
     install_security(app, public_url=settings.public_url, max_body_bytes=settings.max_body_bytes)
     install_metrics(app)
+    install_tracing(app)
     install_guards(
         app, max_query_bytes=settings.max_query_bytes, max_header_bytes=settings.max_header_bytes
     )
@@ -60,6 +62,8 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(channels_api.blueprint)
+    for resource in (posts, series, export, alerts, live):
+        app.register_blueprint(resource.blueprint)
     app.register_blueprint(wellknown.blueprint)
     if settings.dev_login:
         app.register_blueprint(dev.blueprint)

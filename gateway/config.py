@@ -30,6 +30,13 @@ class GatewaySettings(BaseServiceSettings):
     auth_addr: str
     # Deadline of every gRPC call to a peer, in seconds.
     rpc_deadline_seconds: float = 5.0
+    # Deadline of a whole CSV export stream, in seconds.
+    export_deadline_seconds: float = 300.0
+    # Live updates (WebSocket): time allowed for the first ("auth") message, the
+    # heartbeat interval, and how often the caller's access is checked again.
+    websocket_auth_timeout_seconds: float = 10.0
+    websocket_heartbeat_seconds: float = 20.0
+    websocket_access_recheck_seconds: float = 60.0
     # The built Mini App (``make miniapp``).
     miniapp_dir: Path = REPO_ROOT / "miniapp" / "dist"
     # The public origin, e.g. https://analytics.example.com; adds HSTS when https and
@@ -69,8 +76,15 @@ class GatewaySettings(BaseServiceSettings):
             )
         if self.dev_login and not (self.dev_bot_token and self.dev_bot_token.get_secret_value()):
             raise ConfigError("ANALYTICBOT_DEV_LOGIN=true needs ANALYTICBOT_DEV_BOT_TOKEN")
-        if self.rpc_deadline_seconds <= 0:
-            raise ConfigError("ANALYTICBOT_RPC_DEADLINE_SECONDS must be positive")
+        for name in (
+            "rpc_deadline_seconds",
+            "export_deadline_seconds",
+            "websocket_auth_timeout_seconds",
+            "websocket_heartbeat_seconds",
+            "websocket_access_recheck_seconds",
+        ):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"ANALYTICBOT_{name.upper()} must be positive")
         if self.trusted_proxy_count < 0:
             raise ConfigError("ANALYTICBOT_TRUSTED_PROXY_COUNT must be 0 or more")
         for name in ("rate_limit_per_ip", "rate_limit_per_user", "rate_limit_auth_per_ip"):

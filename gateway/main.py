@@ -11,6 +11,7 @@ from hypercorn.config import Config
 
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.settings import load_settings
+from analyticbot.runtime.telemetry import configure_tracing
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 
@@ -42,6 +43,7 @@ async def main() -> None:
     if settings.dev_bot_token is not None:
         secrets.append(settings.dev_bot_token.get_secret_value())
     configure_logging("gateway", settings.log_level, secrets=secrets)
+    configure_tracing("gateway", settings.otlp_endpoint)
     app = create_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from quart import Quart, Response, g, request
 
 HTTP_REQUESTS = Counter(
@@ -27,10 +27,14 @@ RATE_LIMIT_STORAGE_ERRORS = Counter(
     "gateway_rate_limit_storage_errors_total",
     "Rate limit checks that Redis could not answer (reads passed, logins refused).",
 )
+WEBSOCKET_CLIENTS = Gauge(
+    "gateway_websocket_clients",
+    "WebSocket clients connected to this gateway process (live channel updates).",
+)
 UNMATCHED = "<unmatched>"
 
 
-def _route() -> str:
+def route_template() -> str:
     # The rule template ("/api/v1/channels/<channel_id>/overview"), never the raw path, so
     # scanners cannot blow up the label set.
     rule = request.url_rule
@@ -43,7 +47,7 @@ async def _start_timer() -> None:
 
 async def _observe(response: Response) -> Response:
     started = g.get("request_started")
-    route, method = _route(), request.method
+    route, method = route_template(), request.method
     HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()
     if started is not None:
         HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)

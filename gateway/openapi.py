@@ -9,11 +9,15 @@ here, from the same facts the guards use, instead of on every handler by hand:
 - rate-limited operations: 429 with ``Retry-After``, and 503 (a peer or, for the login,
   the rate limit store is unavailable);
 - operations that need a token: 401 with ``WWW-Authenticate``.
+
+Responses that are not JSON models (``204`` without a body, the CSV download) are
+declared on their handler with ``raw_response``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from quart_schema import OpenAPIProvider
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
@@ -39,6 +43,33 @@ RETRY_AFTER = {
         "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
     }
 }
+RAW_RESPONSES_ATTRIBUTE = "_gateway_raw_responses"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def raw_response(
+    status: int,
+    description: str,
+    *,
+    content_type: str | None = None,
+    headers: dict[str, Any] | None = None,
+) -> Callable[[F], F]:
+    """Document a response that has no JSON model: ``content_type`` None means no body."""
+    response: dict[str, Any] = {"description": description}
+    if content_type is not None:
+        response["content"] = {content_type: {"schema": {"type": "string"}}}
+    if headers:
+        response["headers"] = headers
+
+    def decorate(view: F) -> F:
+        declared = dict(getattr(view, RAW_RESPONSES_ATTRIBUTE, {}))
+        declared[status] = response
+        setattr(view, RAW_RESPONSES_ATTRIBUTE, declared)
+        return view
+
+    return decorate
+
+
 WWW_AUTHENTICATE = {
     "WWW-Authenticate": {
         "description": "The Bearer challenge (RFC 6750).",
@@ -60,8 +91,11 @@ class GatewayOpenAPI(OpenAPIProvider):
             statuses.add(413)
         if blueprint not in UNCOUNTED_BLUEPRINTS:
             statuses |= {429, 503}
+        raw = getattr(view, RAW_RESPONSES_ATTRIBUTE, {})
         for operations in paths.values():
             for operation in operations.values():
+                for status, response in raw.items():
+                    operation["responses"][status] = dict(response)
                 wanted = set(statuses)
                 if operation.get("security"):
                     wanted.add(401)

@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2
 
 from analyticbot.analytics.v1 import analytics_pb2
 from analyticbot.auth.v1 import auth_pb2
+from analyticbot.runtime.telemetry import insecure_channel
 from gateway.errors import APIError, from_grpc
 
 Req = TypeVar("Req", bound=Message)
@@ -44,11 +45,9 @@ class PeerChannels:
 
     @classmethod
     def open(cls, auth_addr: str, analytics_addr: str) -> PeerChannels:
-        """Insecure channels: peers are reached inside the cluster network only."""
-        return cls(
-            auth=grpc.aio.insecure_channel(auth_addr),
-            analytics=grpc.aio.insecure_channel(analytics_addr),
-        )
+        """Insecure channels: peers are reached inside the cluster network only. Each
+        call carries the request's trace (``traceparent``)."""
+        return cls(auth=insecure_channel(auth_addr), analytics=insecure_channel(analytics_addr))
 
     async def close(self) -> None:
         await self.auth.close()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from quart import current_app
 
+from gateway.analytics_peer import AnalyticsPeer
 from gateway.config import GatewaySettings
 from gateway.keys import Caller, KeyRing, bearer_token
 from gateway.peers import PeerChannels, Peers
@@ -20,14 +21,15 @@ EXTENSION = "analyticbot_gateway"
 
 @dataclass
 class GatewayState:
-    """Per-app state; ``peers`` and ``limiter`` exist between the startup and shutdown
-    hooks."""
+    """Per-app state; ``peers``, ``analytics`` and ``limiter`` exist between the startup
+    and shutdown hooks."""
 
     settings: GatewaySettings
     keys: KeyRing
     given_channels: PeerChannels | None = None
     channels: PeerChannels | None = None
     _peers: Peers | None = field(default=None, repr=False)
+    _analytics: AnalyticsPeer | None = field(default=None, repr=False)
     _limiter: RateLimiter | None = field(default=None, repr=False)
 
     @property
@@ -35,6 +37,12 @@ class GatewayState:
         if self._peers is None:
             raise RuntimeError("the gateway is not started")
         return self._peers
+
+    @property
+    def analytics(self) -> AnalyticsPeer:
+        if self._analytics is None:
+            raise RuntimeError("the gateway is not started")
+        return self._analytics
 
     @property
     def limiter(self) -> RateLimiter:
@@ -50,6 +58,11 @@ class GatewayState:
             settings.auth_addr, settings.analytics_addr
         )
         self._peers = Peers(self.channels, deadline_seconds=settings.rpc_deadline_seconds)
+        self._analytics = AnalyticsPeer(
+            self.channels.analytics,
+            deadline_seconds=settings.rpc_deadline_seconds,
+            export_deadline_seconds=settings.export_deadline_seconds,
+        )
         self._limiter = RateLimiter(
             settings.redis_url.get_secret_value(),
             Limits.parse(
@@ -68,6 +81,7 @@ class GatewayState:
             await self.channels.close()
         self.channels = None
         self._peers = None
+        self._analytics = None
         if self._limiter is not None:
             await self._limiter.close()
             self._limiter = None

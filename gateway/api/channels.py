@@ -1,12 +1,11 @@
-"""``/api/v1/channels``: the caller's channels and each channel's overview.
+"""``/api/v1/channels``: the caller's channels, each channel's overview and the
+comparison of two periods.
 
 The gateway verifies the token locally, asks auth ``CheckAccess`` before it calls
 analytics, and forwards the token so analytics authorizes again on its side.
 """
 
 from __future__ import annotations
-
-import re
 
 from quart import Blueprint, request
 from quart_schema import (
@@ -17,40 +16,16 @@ from quart_schema import (
     validate_response,
 )
 
-from analyticbot.auth.v1 import auth_pb2
+from analyticbot.analytics.v1 import analytics_pb2
 from analyticbot.runtime.rbac import Permission
-from gateway.api import mapping
+from gateway.api import insight_mapping, mapping
+from gateway.api.access import parse_channel_id, require_access
+from gateway.api.insight_schemas import CompareQuery, Comparison
 from gateway.api.schemas import ChannelList, ErrorBody, Overview, OverviewQuery
-from gateway.errors import APIError, channel_not_found
-from gateway.keys import Caller
 from gateway.state import authenticate, gateway_state
 
 blueprint = Blueprint("channels", __name__, url_prefix="/api/v1/channels")
 tag_blueprint(blueprint, ["channels"])
-
-_CHANNEL_ID = re.compile(r"-?[0-9]{1,19}")
-_INT64 = range(-(2**63), 2**63)
-
-
-def parse_channel_id(text: str) -> int:
-    """A Telegram channel id (may be negative, ``-100…``); 400 otherwise."""
-    if _CHANNEL_ID.fullmatch(text) and int(text) in _INT64:
-        return int(text)
-    raise APIError(400, "INVALID_CHANNEL_ID", "the channel id must be an integer")
-
-
-async def require_access(caller: Caller, channel_id: int, permission: Permission) -> None:
-    """404 when the caller has no role on the channel (ids reveal nothing), 403 when the
-    role is too low."""
-    answer = await gateway_state().peers.check_access(caller.token, channel_id, permission.value)
-    if answer.allowed:
-        return
-    if answer.role == auth_pb2.ROLE_UNSPECIFIED:
-        raise channel_not_found()
-    role = mapping.role(answer.role)
-    raise APIError(
-        403, "FORBIDDEN", f"the {role} role may not {permission.value.replace('_', ' ')}"
-    )
 
 
 @blueprint.get("")
@@ -83,3 +58,26 @@ async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Overvi
         caller.token, cid, query_args.start, query_args.end
     )
     return mapping.overview(response)
+
+
+@blueprint.get("/<channel_id>/compare")
+@security_scheme([{"bearer": []}])
+@validate_querystring(CompareQuery)
+@validate_response(Comparison, 200)
+@document_response(ErrorBody, 400)
+@document_response(ErrorBody, 401)
+@document_response(ErrorBody, 403)
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 503)
+async def compare_periods(channel_id: str, query_args: CompareQuery) -> Comparison:
+    """Headline numbers of two periods side by side, each computed at its own end."""
+    caller = await authenticate(request.headers.get("Authorization"))
+    cid = parse_channel_id(channel_id)
+    await require_access(caller, cid, Permission.VIEW_ANALYTICS)
+    message = analytics_pb2.ComparePeriodsRequest(channel_id=cid)
+    message.first_start.FromDatetime(query_args.first_start)
+    message.first_end.FromDatetime(query_args.first_end)
+    message.second_start.FromDatetime(query_args.second_start)
+    message.second_end.FromDatetime(query_args.second_end)
+    response = await gateway_state().analytics.compare_periods(caller.token, message)
+    return insight_mapping.comparison(cid, response)

@@ -48,6 +48,13 @@ def period(stats: analytics_pb2.PeriodStats) -> schemas.PeriodStats:
         forwards_per_post=metric(stats.forwards_per_post),
         reactions_per_post=metric(stats.reactions_per_post),
         replies_per_post=metric(stats.replies_per_post),
+        posts_with_samples=stats.posts_with_samples,
+        err=metric(stats.err),
+        err24=metric(stats.err24),
+        er=metric(stats.er),
+        reach_12h=metric(stats.reach_12h),
+        reach_24h=metric(stats.reach_24h),
+        reach_48h=metric(stats.reach_48h),
     )
 
 

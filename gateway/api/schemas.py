@@ -66,8 +66,14 @@ class ChannelList(BaseModel):
     channels: list[Channel]
 
 
-class OverviewQuery(BaseModel):
-    """Period [start, end) in ISO 8601 with an offset; both optional (default: last 7 days)."""
+def plus_from_query(value: Any) -> Any:
+    """An unencoded "+01:00" offset arrives as " 01:00" after query-string decoding."""
+    return value.replace(" ", "+") if isinstance(value, str) else value
+
+
+class PeriodQuery(BaseModel):
+    """Period [start, end) in ISO 8601 with an offset; both optional (each endpoint has
+    its default)."""
 
     start: AwareDatetime | None = None
     end: AwareDatetime | None = None
@@ -75,8 +81,11 @@ class OverviewQuery(BaseModel):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _plus_from_query(cls, value: Any) -> Any:
-        # An unencoded "+01:00" offset arrives as " 01:00" after query-string decoding.
-        return value.replace(" ", "+") if isinstance(value, str) else value
+        return plus_from_query(value)
+
+
+class OverviewQuery(PeriodQuery):
+    """Period [start, end); both optional (default: the last 7 days)."""
 
 
 class Metric(BaseModel):
@@ -98,6 +107,13 @@ class PeriodStats(BaseModel):
     forwards_per_post: Metric
     reactions_per_post: Metric
     replies_per_post: Metric
+    posts_with_samples: int = Field(description="Posts with a counter sample at end.")
+    err: Metric = Field(description="ERR at end, percent.")
+    err24: Metric = Field(description="ERR24 at end, percent.")
+    er: Metric = Field(description="ER of the period's posts, percent.")
+    reach_12h: Metric
+    reach_24h: Metric
+    reach_48h: Metric
 
 
 class Overview(BaseModel):

@@ -33,6 +33,13 @@ PERIOD_KEYS = {
     "forwards_per_post",
     "reactions_per_post",
     "replies_per_post",
+    "posts_with_samples",
+    "err",
+    "err24",
+    "er",
+    "reach_12h",
+    "reach_24h",
+    "reach_48h",
 }
 
 
@@ -120,7 +127,7 @@ async def test_overview_has_the_promised_shape(client: Client, peers: Peers) -> 
     assert body["data_as_of"] == "2025-03-07T23:55:00Z"
     for name in ("current", "previous"):
         assert set(body[name]) == PERIOD_KEYS
-        for key in PERIOD_KEYS - {"start", "end", "posts"}:
+        for key in PERIOD_KEYS - {"start", "end", "posts", "posts_with_samples"}:
             assert set(body[name][key]) == METRIC_KEYS
     current, previous = body["current"], body["previous"]
     assert current["start"] == "2025-02-28T23:00:00Z"

@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from quart_schema import RequestSchemaValidationError
 
-from gateway.api.channels import parse_channel_id
+from gateway.api.access import parse_channel_id
 from gateway.errors import APIError, from_grpc, http_error_code, validation_message
 
 

@@ -41,6 +41,11 @@ def test_overview_maps_every_field_and_an_unset_data_as_of_to_null() -> None:
     response.current.views_per_post.value = 812.5
     response.current.subscribers_start.value = 1000
     response.previous.views_per_post.unavailable_reason = metric_pb2.UNAVAILABLE_REASON_NO_POSTS
+    response.current.posts_with_samples = 2
+    response.current.err.value = 73.5
+    response.current.err24.unavailable_reason = metric_pb2.UNAVAILABLE_REASON_POST_TOO_YOUNG
+    response.current.er.value = 5.25
+    response.current.reach_48h.unavailable_reason = metric_pb2.UNAVAILABLE_REASON_POST_TOO_YOUNG
     out = mapping.overview(response).model_dump(mode="json")
     assert out["channel_id"] == -100123
     assert out["data_as_of"] is None
@@ -49,6 +54,11 @@ def test_overview_maps_every_field_and_an_unset_data_as_of_to_null() -> None:
     assert out["current"]["views_per_post"] == {"value": 812.5, "unavailable_reason": None}
     assert out["current"]["subscribers_start"]["value"] == 1000
     assert out["previous"]["views_per_post"] == {"value": None, "unavailable_reason": "NO_POSTS"}
+    assert out["current"]["posts_with_samples"] == 2
+    assert out["current"]["err"] == {"value": 73.5, "unavailable_reason": None}
+    assert out["current"]["err24"] == {"value": None, "unavailable_reason": "POST_TOO_YOUNG"}
+    assert out["current"]["er"]["value"] == 5.25
+    assert out["current"]["reach_48h"]["unavailable_reason"] == "POST_TOO_YOUNG"
     assert set(out["current"]) == {
         "start",
         "end",
@@ -61,6 +71,13 @@ def test_overview_maps_every_field_and_an_unset_data_as_of_to_null() -> None:
         "forwards_per_post",
         "reactions_per_post",
         "replies_per_post",
+        "posts_with_samples",
+        "err",
+        "err24",
+        "er",
+        "reach_12h",
+        "reach_24h",
+        "reach_48h",
     }
 
 
