@@ -3,6 +3,11 @@
 Per channel roles are ordered owner > admin > analyst > viewer. Superadmins (from
 configuration) may do everything everywhere. A role is looked up on every request from
 the ``grants`` table, so a change takes effect on the next request, not at token expiry.
+
+Share tokens (``typ`` "share", ``sub`` "share:<link id>", claim ``cid``) hold only
+``SHARE_PERMISSIONS`` on their one channel. Within that scope their link is read back
+from ``share_links`` on every request (one primary-key lookup), so revoking a link takes
+effect on the next request, not when the token expires.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from analyticbot.runtime.errors import NotFound, PermissionDenied
+from analyticbot.runtime.errors import NotFound, PermissionDenied, Unauthenticated
 from analyticbot.runtime.tokens import Principal
 
 # A connection of its own or one borrowed from a pool.
@@ -58,6 +63,8 @@ PERMISSIONS: dict[Permission, Role] = {
 
 # What a read-only share link may do.
 SHARE_PERMISSIONS = frozenset({Permission.VIEW_ANALYTICS})
+# The subject of a share token: "share:<link id>".
+SHARE_SUBJECT_PREFIX = "share:"
 
 
 def allows(role: Role | None, permission: Permission) -> bool:
@@ -90,9 +97,10 @@ async def authorize(
             return
         raise PermissionDenied(f"service {principal.service} may not do this")
     if principal.kind == "share":
-        if principal.channel_id == channel_id and permission in SHARE_PERMISSIONS:
-            return
-        raise NotFound("channel not found")
+        if principal.channel_id != channel_id or permission not in SHARE_PERMISSIONS:
+            raise NotFound("channel not found")
+        await require_live_share_link(conn, principal)
+        return
     assert principal.user_id is not None
     if principal.user_id in superadmins:
         return
@@ -102,3 +110,32 @@ async def authorize(
     if not allows(role, permission):
         action = permission.value.replace("_", " ")
         raise PermissionDenied(f"the {role.label} role may not {action}")
+
+
+def share_link_id(principal: Principal) -> int:
+    """The share link a share token was exchanged from (its ``sub``), or Unauthenticated."""
+    digits = principal.subject.removeprefix(SHARE_SUBJECT_PREFIX)
+    if (
+        principal.kind != "share"
+        or not principal.subject.startswith(SHARE_SUBJECT_PREFIX)
+        or not (digits.isascii() and digits.isdigit() and len(digits) <= 18)
+    ):
+        raise Unauthenticated("invalid share token subject")
+    return int(digits)
+
+
+async def require_live_share_link(conn: Connection, principal: Principal) -> None:
+    """Raise Unauthenticated unless the share token's link exists for its channel and is
+    neither revoked nor expired (the database's clock decides)."""
+    row = await conn.fetchrow(
+        """SELECT revoked_at IS NOT NULL AS revoked, expires_at <= now() AS expired
+           FROM share_links WHERE id = $1 AND channel_id = $2""",
+        share_link_id(principal),
+        principal.channel_id,
+    )
+    if row is None:
+        raise Unauthenticated("share link not found")
+    if row["revoked"]:
+        raise Unauthenticated("share link revoked")
+    if row["expired"]:
+        raise Unauthenticated("share link expired")

@@ -10,6 +10,8 @@
 - ``ANALYTICBOT_SUPERADMINS``: comma-separated Telegram user ids.
 - ``ANALYTICBOT_SERVICE_SECRETS``: ``name=secret,...``, one pre-shared secret per
   deployable that may ask for a service token.
+- ``ANALYTICBOT_SHARE_LINK_MAX_TTL_SECONDS``: the longest a share link may live (default
+  30 days, at least 1 minute).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class AuthSettings(CommonSettings):
     access_ttl_seconds: int = Field(default=900, gt=0, le=3600)
     refresh_ttl_seconds: int = Field(default=30 * 24 * 3600, gt=0)
     service_token_ttl_seconds: int = Field(default=600, gt=0, le=3600)
+    share_link_max_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     superadmins: Annotated[frozenset[int], NoDecode] = frozenset()
     service_secrets: SecretStr | None = None
 

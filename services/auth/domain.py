@@ -168,3 +168,36 @@ class Member:
     role: Role
     source: str
     granted_at: datetime
+
+
+class ShareLinkRejected(Unauthenticated):
+    """The share link is unknown, revoked or expired."""
+
+
+class TooManyShareLinks(DomainError):
+    """The channel already has as many live share links as allowed."""
+
+    status = grpc.StatusCode.FAILED_PRECONDITION
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """A read-only link to one channel's analytics; its secret is never stored."""
+
+    id: int
+    channel_id: int
+    created_by: int | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SharedChannel:
+    """What exchanging a share link hands back."""
+
+    access: IssuedToken
+    link: ShareLink
+    title: str
+    username: str

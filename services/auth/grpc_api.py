@@ -1,11 +1,11 @@
 """The gRPC edge of the auth service: messages in, use cases, messages out.
 
-ExchangeInitData, GetJwks, RefreshTokens, RevokeRefreshToken and IssueServiceToken
-authenticate by what they carry (initData, nothing public, a refresh token, a service
-secret); every other RPC needs ``authorization: Bearer <token>`` in metadata: the bot's
-service token for SyncChannelAdmins and ListUserChannels, a user's access token for
-invites and members. Domain
-errors become status codes in the shared interceptor.
+ExchangeInitData, GetJwks, RefreshTokens, RevokeRefreshToken, IssueServiceToken and
+ExchangeShareLink authenticate by what they carry (initData, nothing public, a refresh
+token, a service secret, a share link's secret); every other RPC needs
+``authorization: Bearer <token>`` in metadata: the bot's service token for
+SyncChannelAdmins and ListUserChannels, a user's access token for invites, members and
+share links. Domain errors become status codes in the shared interceptor.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from analyticbot.runtime.errors import InvalidArgument
 from analyticbot.runtime.grpc_server import Registrar
 from analyticbot.runtime.rbac import Role
 from analyticbot.runtime.tokens import Principal, TokenKind, bearer
-from services.auth.domain import ChannelAdmin, Invite, IssuedToken, TelegramUser
+from services.auth.domain import ChannelAdmin, Invite, IssuedToken, ShareLink, TelegramUser
 from services.auth.service import AuthService
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -243,6 +243,58 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         caller = self._caller(context, ("access",))
         revoked = await self._grants.revoke_grant(caller, request.channel_id, request.user_id)
         return auth_pb2.RevokeGrantResponse(revoked=revoked)
+
+    async def CreateShareLink(
+        self, request: auth_pb2.CreateShareLinkRequest, context: Context
+    ) -> auth_pb2.CreateShareLinkResponse:
+        caller = self._caller(context, ("access",))
+        ttl = request.ttl.ToTimedelta() if request.HasField("ttl") else None
+        created = await self._service.share_links.create(caller, request.channel_id, ttl)
+        return auth_pb2.CreateShareLinkResponse(link=_share_link(created.link), token=created.token)
+
+    async def ListShareLinks(
+        self, request: auth_pb2.ListShareLinksRequest, context: Context
+    ) -> auth_pb2.ListShareLinksResponse:
+        caller = self._caller(context, ("access",))
+        links = await self._service.share_links.list_links(
+            caller, request.channel_id, include_inactive=request.include_inactive
+        )
+        return auth_pb2.ListShareLinksResponse(links=[_share_link(link) for link in links])
+
+    async def RevokeShareLink(
+        self, request: auth_pb2.RevokeShareLinkRequest, context: Context
+    ) -> auth_pb2.RevokeShareLinkResponse:
+        caller = self._caller(context, ("access",))
+        revoked = await self._service.share_links.revoke(caller, request.link_id)
+        return auth_pb2.RevokeShareLinkResponse(revoked=revoked)
+
+    async def ExchangeShareLink(
+        self, request: auth_pb2.ExchangeShareLinkRequest, context: Context
+    ) -> auth_pb2.ExchangeShareLinkResponse:
+        shared = await self._service.share_links.exchange(request.token)
+        return auth_pb2.ExchangeShareLinkResponse(
+            access_token=shared.access.token,
+            access_token_expires_at=_timestamp(shared.access.expires_at),
+            channel_id=shared.link.channel_id,
+            title=shared.title,
+            username=shared.username,
+            link_expires_at=_timestamp(shared.link.expires_at),
+        )
+
+
+def _share_link(link: ShareLink) -> auth_pb2.ShareLink:
+    message = auth_pb2.ShareLink(
+        link_id=link.id,
+        channel_id=link.channel_id,
+        created_by=link.created_by or 0,
+        created_at=_timestamp(link.created_at),
+        expires_at=_timestamp(link.expires_at),
+    )
+    if link.revoked_at is not None:
+        message.revoked_at.CopyFrom(_timestamp(link.revoked_at))
+    if link.last_used_at is not None:
+        message.last_used_at.CopyFrom(_timestamp(link.last_used_at))
+    return message
 
 
 def _invite(invite: Invite) -> auth_pb2.Invite:

@@ -43,6 +43,7 @@ def build_service(settings: AuthSettings, pool: asyncpg.Pool) -> AuthService:
         access_ttl_seconds=settings.access_ttl_seconds,
         refresh_ttl_seconds=settings.refresh_ttl_seconds,
         service_token_ttl_seconds=settings.service_token_ttl_seconds,
+        share_link_max_ttl_seconds=settings.share_link_max_ttl_seconds,
         superadmins=settings.superadmins,
         service_secrets=settings.service_secret_digests(),
     )

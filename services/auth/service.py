@@ -21,6 +21,7 @@ from analyticbot.runtime.rbac import (
     Permission,
     Role,
     allows,
+    require_live_share_link,
     role_of,
 )
 from analyticbot.runtime.tokens import Principal, TokenKind, TokenSigner, TokenVerifier
@@ -36,6 +37,7 @@ from services.auth.domain import (
     UnknownPermission,
 )
 from services.auth.grants import GrantService
+from services.auth.share_links import ShareLinkService, SharePolicy
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class AuthPolicy:
     access_ttl_seconds: int = 900
     refresh_ttl_seconds: int = 30 * 24 * 3600
     service_token_ttl_seconds: int = 600
+    share_link_max_ttl_seconds: int = 30 * 24 * 3600
     superadmins: frozenset[int] = frozenset()
     # SHA-256 of each service's pre-shared secret, by service name.
     service_secrets: Mapping[str, bytes] | None = None
@@ -83,6 +86,15 @@ class AuthService:
         self._verifier = TokenVerifier(signer.jwks())
         self._policy = policy
         self.grants = GrantService(pool, superadmins=policy.superadmins)
+        self.share_links = ShareLinkService(
+            pool,
+            signer,
+            SharePolicy(
+                access_ttl_seconds=policy.access_ttl_seconds,
+                max_link_ttl_seconds=policy.share_link_max_ttl_seconds,
+                superadmins=policy.superadmins,
+            ),
+        )
 
     def jwks(self) -> dict[str, Any]:
         """The public key set every service verifies tokens with."""
@@ -170,7 +182,8 @@ class AuthService:
     async def check_access(
         self, principal: Principal, channel_id: int, permission_name: str
     ) -> AccessDecision:
-        """Whether ``principal`` holds a permission on a channel, read fresh from grants."""
+        """Whether ``principal`` holds a permission on a channel, read fresh from grants
+        (share tokens: from their link, which must still be live)."""
         try:
             permission = Permission(permission_name)
         except ValueError:
@@ -179,11 +192,13 @@ class AuthService:
             allowed = principal.service in self._policy.trusted_services
             return AccessDecision(allowed=allowed, role=None, superadmin=False)
         if principal.kind == "share":
-            in_scope = principal.channel_id == channel_id
+            if principal.channel_id != channel_id:
+                return AccessDecision(allowed=False, role=None, superadmin=False)
+            # Read back on every check: a revoked or expired link is Unauthenticated.
+            async with self._pool.acquire() as conn:
+                await require_live_share_link(conn, principal)
             return AccessDecision(
-                allowed=in_scope and permission in SHARE_PERMISSIONS,
-                role=Role.VIEWER if in_scope else None,
-                superadmin=False,
+                allowed=permission in SHARE_PERMISSIONS, role=Role.VIEWER, superadmin=False
             )
         assert principal.user_id is not None
         async with self._pool.acquire() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -108,8 +109,14 @@ async def test_share_links_and_superadmins_may_read(
     stub: AsyncStub, pool: asyncpg.Pool, channel_id: int, token: Callable[..., str]
 ) -> None:
     await seed(pool, channel_id)
+    link_id = await pool.fetchval(
+        """INSERT INTO share_links (token_hash, channel_id, expires_at)
+           VALUES ($1, $2, now() + interval '1 day') RETURNING id""",
+        os.urandom(32),
+        channel_id,
+    )
     request = analytics_pb2.GetChannelOverviewRequest(channel_id=channel_id)
-    share = bearer(token("share", "link", cid=channel_id))
+    share = bearer(token("share", f"share:{link_id}", cid=channel_id))
     assert (await stub.GetChannelOverview(request, metadata=share)).channel_id == channel_id
     admin = bearer(token("access", str(SUPERADMIN)))
     assert (await stub.GetChannelOverview(request, metadata=admin)).channel_id == channel_id
@@ -120,3 +127,8 @@ async def test_share_links_and_superadmins_may_read(
         ):
             pass
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    # Revocation applies on the next request, whatever the token's own expiry.
+    await pool.execute("UPDATE share_links SET revoked_at = now() WHERE id = $1", link_id)
+    assert await code_of(stub.GetChannelOverview(request, metadata=share)) == (
+        grpc.StatusCode.UNAUTHENTICATED
+    )

@@ -129,3 +129,43 @@ async def auth(pool: asyncpg.Pool, unique_id: int) -> AsyncIterator[AuthHarness]
     finally:
         await channel.close()
         await server.stop(0)
+
+
+@dataclass
+class ShareHarness:
+    """An auth server for share link tests, typed with every RPC (the async stub)."""
+
+    stub: auth_pb2_grpc.AuthServiceAsyncStub
+    harness: AuthHarness
+    pool: asyncpg.Pool
+    superadmin: int
+
+    async def user(self, user_id: int) -> tuple[tuple[str, str], ...]:
+        """Log ``user_id`` in through initData; their access token as call metadata."""
+        return auth_metadata((await self.harness.login(user_id)).access_token)
+
+    async def channel(self, channel_id: int, **roles: int) -> None:
+        """Track a channel and grant ``role=user_id`` on it (users must have logged in)."""
+        await self.harness.add_channel(channel_id, f"Shared {channel_id}")
+        for role, user_id in roles.items():
+            await self.harness.grant(user_id, channel_id, role)
+
+
+@pytest.fixture
+async def share(pool: asyncpg.Pool, unique_id: int) -> AsyncIterator[ShareHarness]:
+    key = SigningKey.generate()
+    superadmin = unique_id + 999
+    policy = AuthPolicy(superadmins=frozenset({superadmin}))
+    service = AuthService(pool, InitDataValidator(bot_token=BOT_TOKEN), TokenSigner([key]), policy)
+    server = build(service, port=0)
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+    stub = auth_pb2_grpc.AuthServiceStub(channel)
+    harness = AuthHarness(
+        stub=cast(AuthClient, stub), key=key, pool=pool, superadmin=superadmin, port=server.port
+    )
+    try:
+        yield ShareHarness(stub=stub, harness=harness, pool=pool, superadmin=superadmin)
+    finally:
+        await channel.close()
+        await server.stop(0)
