@@ -5,6 +5,9 @@
   credentials).
 - ``analyticbot serve <service>``: one deployable, as Kubernetes runs it.
 - ``analyticbot migrate``: apply database migrations (safe to run from many replicas).
+- ``analyticbot mtproto login|keygen``: sign an MTProto account in for the collector
+  (stored sealed), or print a new ``ANALYTICBOT_SESSION_KEY``.
+- ``analyticbot collector status``: backfill progress, freshness and accounts.
 """
 
 from __future__ import annotations
@@ -55,6 +58,63 @@ def _run(args: argparse.Namespace) -> int:
     return run_stack(data_dir=args.data_dir, http_port=args.port)
 
 
+def _mtproto(args: argparse.Namespace) -> int:
+    from services.collector.sessions import generate_key
+
+    if args.action == "keygen":
+        print(generate_key())
+        return 0
+    from services.collector.login import LoginFailed, login
+
+    try:
+        account_id = asyncio.run(login(args.label, args.proxy))
+    except LoginFailed as exc:
+        print(f"analyticbot: login failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"account {args.label!r} stored (id {account_id}); collectors pick it up shortly")
+    return 0
+
+
+def _collector(args: argparse.Namespace) -> int:
+    from services.collector.clock import utc_now
+    from services.collector.status_view import show_status
+
+    token = args.token or os.environ.get("ANALYTICBOT_TOKEN", "")
+    if not token:
+        raise ConfigError("invalid configuration:\n  ANALYTICBOT_TOKEN: Field required")
+    asyncio.run(
+        show_status(
+            args.addr,
+            token,
+            args.channel,
+            watch=args.watch,
+            interval=args.interval,
+            now=utc_now,
+            out=print,
+        )
+    )
+    return 0
+
+
+def _add_operator_commands(commands: Any) -> None:
+    mtproto = commands.add_parser("mtproto", help="MTProto accounts of the collector")
+    actions = mtproto.add_subparsers(dest="action", required=True)
+    login = actions.add_parser("login", help="sign an account in (phone, code, 2FA)")
+    login.add_argument("--label", required=True, help="a name for the account")
+    login.add_argument("--proxy", help="socks5://[user:password@]host:port for this account")
+    actions.add_parser("keygen", help="print a new ANALYTICBOT_SESSION_KEY")
+    collector = commands.add_parser("collector", help="collector operator commands")
+    views = collector.add_subparsers(dest="action", required=True)
+    status = views.add_parser("status", help="backfill progress, freshness, accounts")
+    status.add_argument(
+        "--addr", default=os.environ.get("ANALYTICBOT_COLLECTOR_ADDR", "127.0.0.1:50051")
+    )
+    status.add_argument("--token", help="bearer token (default: ANALYTICBOT_TOKEN)")
+    status.add_argument("--channel", type=int, action="append", default=[])
+    status.add_argument("--watch", action="store_true", help="redraw until backfill ends")
+    status.add_argument("--interval", type=float, default=2.0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analyticbot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=sorted(SERVICES))
     commands.add_parser("migrate", help="apply database migrations")
+    _add_operator_commands(commands)
     return parser
 
 
@@ -76,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args.service)
         if args.command == "migrate":
             return _migrate()
+        if args.command == "mtproto":
+            return _mtproto(args)
+        if args.command == "collector":
+            return _collector(args)
         return _run(args)
     except ConfigError as exc:
         print(f"analyticbot: {exc}", file=sys.stderr)

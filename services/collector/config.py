@@ -7,10 +7,10 @@ for example ``ANALYTICBOT_COLLECTOR_SOURCE=simulator``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from analyticbot.runtime.errors import ConfigError
 from analyticbot.runtime.settings import CommonSettings, load_settings
@@ -42,6 +42,51 @@ class CollectorSettings(CommonSettings):
     # Channels run at once by this replica's scheduler.
     concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("concurrency"))
 
+    # The auth service whose key set verifies every caller's token.
+    auth_addr: str = Field(validation_alias=AliasChoices("ANALYTICBOT_AUTH_ADDR"))
+    # Telegram user ids allowed everything (comma-separated).
+    superadmins: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(), validation_alias=AliasChoices("ANALYTICBOT_SUPERADMINS")
+    )
+    # Services whose tokens may track and pause channels (comma-separated).
+    trusted_services: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset({"bot", "gateway"}), validation_alias=_env("trusted_services")
+    )
+
+    # MTProto (source=telegram): the application's credentials from my.telegram.org and
+    # the key sealing account sessions at rest.
+    telegram_api_id: int | None = Field(
+        None, validation_alias=AliasChoices("ANALYTICBOT_TELEGRAM_API_ID")
+    )
+    telegram_api_hash: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANALYTICBOT_TELEGRAM_API_HASH")
+    )
+    session_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANALYTICBOT_SESSION_KEY")
+    )
+    # Accounts one replica holds at once, and how long a lease lasts without renewal.
+    max_accounts: int = Field(4, ge=1, le=100, validation_alias=_env("max_accounts"))
+    account_lease_seconds: float = Field(60.0, ge=5, validation_alias=_env("account_lease_seconds"))
+    # Requests per second: per account, and for the whole replica.
+    account_rate: float = Field(3.0, gt=0, validation_alias=_env("account_rate"))
+    global_rate: float = Field(20.0, gt=0, validation_alias=_env("global_rate"))
+    # Longest a scheduled Telegram call may wait for an account (FloodWait, rates).
+    call_deadline_seconds: float = Field(30.0, gt=0, validation_alias=_env("call_deadline_seconds"))
+
+    @field_validator("superadmins", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_services", mode="before")
+    @classmethod
+    def _names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     @model_validator(mode="after")
     def _production_uses_telegram(self) -> CollectorSettings:
         if self.source == "simulator" and not self.is_development:
@@ -49,6 +94,18 @@ class CollectorSettings(CommonSettings):
                 f"{PREFIX}SOURCE=simulator is for development only: set "
                 f"{PREFIX}SOURCE=telegram in production, or ANALYTICBOT_ENV=development"
             )
+        if self.source == "telegram":
+            missing = [
+                name
+                for name, value in (
+                    ("ANALYTICBOT_TELEGRAM_API_ID", self.telegram_api_id),
+                    ("ANALYTICBOT_TELEGRAM_API_HASH", self.telegram_api_hash),
+                    ("ANALYTICBOT_SESSION_KEY", self.session_key),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ConfigError(f"{PREFIX}SOURCE=telegram needs " + ", ".join(missing))
         return self
 
 

@@ -16,6 +16,7 @@ from analyticbot.runtime.errors import (
     DomainError,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     Unavailable,
 )
 
@@ -46,6 +47,22 @@ class InvalidRequest(CollectorError, InvalidArgument):
 
 class SourceUnavailable(CollectorError, Unavailable):
     """The Telegram source cannot answer now; the work is retried later."""
+
+
+class StatsForbidden(CollectorError, PermissionDenied):
+    """The account may not read the channel's native statistics (not an admin)."""
+
+
+class AccountsResting(SourceUnavailable):
+    """Every usable MTProto account rests (FloodWait) past the caller's deadline.
+
+    ``retry_at`` is the earliest instant an account is usable again (None when no
+    account is held at all).
+    """
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,7 @@ class FullChannel:
     """The full channel record: the subscriber count and what the account may read."""
 
     channel_id: int
-    participants_count: int
+    participants_count: int | None
     can_view_stats: bool
     stats_dc: int | None = None
     linked_chat_id: int | None = None
@@ -127,10 +144,35 @@ class PostData:
 
 @dataclass(frozen=True)
 class HistoryPage:
-    """Up to ``limit`` messages, newest first, and the history size Telegram reports."""
+    """Up to ``limit`` messages, newest first, and the history size Telegram reports.
+
+    ``oldest_id`` is the lowest message id of the page including service messages
+    (which are not posts); it is the cursor of the next page. None means "the lowest
+    post id" (sources without service messages leave it unset).
+    """
 
     posts: list[PostData]
     total: int
+    oldest_id: int | None = None
+
+    @property
+    def cursor(self) -> int | None:
+        """Where the next (older) page starts; None for an empty page."""
+        if self.oldest_id is not None:
+            return self.oldest_id
+        return min((p.message_id for p in self.posts), default=None)
+
+
+@dataclass(frozen=True)
+class BroadcastStats:
+    """One collection of Telegram's native channel statistics (``stats.broadcastStats``).
+
+    ``period`` is the window Telegram reported (``<from>/<to>``, ISO 8601);
+    ``payload`` the whole response as JSON-ready data, async graphs loaded.
+    """
+
+    period: str
+    payload: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -182,5 +224,22 @@ def next_refresh_at(published_at: datetime, now: datetime) -> datetime:
     return published_at + next_sample_age(max(now - published_at, timedelta(0)))
 
 
+# A refresh call that is made anyway also takes posts due a little later: up to this
+# fraction of their due age early (capped), so one call serves several due times.
+# 0.08 stays below the smallest ratio between consecutive sample ages (5.5 h → 6 h),
+# so an early sample never makes the schedule skip the next age.
+EARLY_FRACTION = 0.08
+MAX_EARLY = _DAY
+
+
+def next_refresh_after_sample(published_at: datetime, now: datetime) -> datetime:
+    """Like ``next_refresh_at`` for a sample that may have been taken early: the slot
+    it stood for is consumed, so the next one is strictly after it."""
+    age = max(now - published_at, timedelta(0))
+    return published_at + next_sample_age(min(age / (1 - EARLY_FRACTION), age + MAX_EARLY))
+
+
 SUBSCRIBER_INTERVAL = _HOUR
+# Native statistics change daily at most; collected four times a day where allowed.
+STATS_INTERVAL = 6 * _HOUR
 NEW_POST_POLL_INTERVAL = 5 * _MINUTE

@@ -15,7 +15,15 @@ from typing import Literal, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from services.collector.domain import ChannelConflict, ChannelInfo, PostData, next_refresh_at
+from services.collector.domain import (
+    EARLY_FRACTION,
+    MAX_EARLY,
+    BroadcastStats,
+    ChannelConflict,
+    ChannelInfo,
+    PostData,
+    next_refresh_after_sample,
+)
 
 UpsertMethod = Literal["unnest", "copy"]
 # A connection of its own or one borrowed from a pool; both speak the same API.
@@ -49,6 +57,7 @@ class CollectionStatus:
     next_run_at: datetime
     paused: bool
     posts_collected: int
+    last_stats_at: datetime | None = None
 
 
 _CHANNEL_COLUMNS = "id AS channel_id, username, title, time_zone, tracked_since, paused"
@@ -108,7 +117,7 @@ async def collection_status(
     rows = await conn.fetch(
         """SELECT s.channel_id, s.backfill_state, s.backfill_cursor, s.history_total,
                   s.last_refresh_at, s.last_subscribers_at, s.last_error, s.last_error_at,
-                  s.next_run_at, c.paused,
+                  s.next_run_at, c.paused, s.last_stats_at,
                   (SELECT count(*) FROM posts p WHERE p.channel_id = s.channel_id)
                       AS posts_collected
            FROM collection_state s JOIN channels c ON c.id = s.channel_id
@@ -132,7 +141,7 @@ def _post_records(
             p.text_preview[:500],
             p.grouped_id,
             now,
-            next_refresh_at(p.published_at, now),
+            next_refresh_after_sample(p.published_at, now),
         )
         for p in posts
     ]
@@ -245,15 +254,24 @@ async def mark_deleted(
 
 
 async def due_posts(conn: Conn, channel_id: int, now: datetime, limit: int) -> list[int]:
-    """Message ids of live posts due for a refresh, most overdue first."""
+    """Message ids of live posts due for a refresh, most overdue first; empty unless at
+    least one is due now. The batch is filled with posts due within their early
+    window (``EARLY_FRACTION`` of their due age, at most ``MAX_EARLY``), which saves
+    the calls they would each need a little later."""
     rows = await conn.fetch(
-        """SELECT message_id FROM posts
-           WHERE channel_id = $1 AND deleted_at IS NULL AND next_refresh_at <= $2
+        """SELECT message_id, next_refresh_at <= $2 AS due FROM posts
+           WHERE channel_id = $1 AND deleted_at IS NULL AND next_refresh_at <= $2 + $4
+             AND next_refresh_at - least((next_refresh_at - published_at) * $5::float8, $4)
+                 <= $2
            ORDER BY next_refresh_at, message_id LIMIT $3""",
         channel_id,
         now,
         limit,
+        MAX_EARLY,
+        EARLY_FRACTION,
     )
+    if not rows or not rows[0]["due"]:
+        return []
     return [int(r["message_id"]) for r in rows]
 
 
@@ -358,3 +376,26 @@ async def set_paused(
         now,
     )
     return ChannelRow(**dict(row))
+
+
+async def insert_broadcast_stats(
+    conn: Conn, channel_id: int, stats: BroadcastStats, now: datetime
+) -> bool:
+    """Keep one collection of native statistics as history; False if one is already
+    stored at ``now`` (a re-run)."""
+    status = await conn.execute(
+        """INSERT INTO broadcast_stats (channel_id, collected_at, period, payload)
+           VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (channel_id, collected_at) DO NOTHING""",
+        channel_id,
+        now,
+        stats.period,
+        json.dumps(stats.payload, ensure_ascii=False, sort_keys=True),
+    )
+    return status.endswith(" 1")
+
+
+async def touch_stats(conn: Conn, channel_id: int, now: datetime) -> None:
+    """Record that native statistics were considered at ``now``."""
+    await conn.execute(
+        "UPDATE collection_state SET last_stats_at = $2 WHERE channel_id = $1", channel_id, now
+    )

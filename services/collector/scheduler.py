@@ -21,6 +21,7 @@ import asyncpg
 
 from analyticbot.runtime.errors import DomainError
 from services.collector import jobs
+from services.collector.domain import AccountsResting
 from services.collector.service import Collector
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,12 @@ class Scheduler:
         async with self._pool.acquire() as conn:
             try:
                 next_run = await self._collector.run_channel(conn, channel_id)
+            except AccountsResting as exc:
+                # Every account rests: come back when one is free, not later.
+                error = f"{type(exc).__name__}: {exc}"[:1000]
+                log.warning("channel %d waits for an account: %s", channel_id, error)
+                retry = clock.now() + RETRY_AFTER
+                next_run = min(exc.retry_at, retry) if exc.retry_at is not None else retry
             except _RETRYABLE as exc:
                 error = f"{type(exc).__name__}: {exc}"[:1000]
                 log.warning("collecting channel %d failed: %s", channel_id, error)

@@ -16,10 +16,13 @@ from services.collector import repository as repo
 from services.collector.clock import Clock
 from services.collector.domain import (
     NEW_POST_POLL_INTERVAL,
+    STATS_INTERVAL,
     SUBSCRIBER_INTERVAL,
     ChannelNotTracked,
+    FullChannel,
     InvalidRequest,
     PostData,
+    StatsForbidden,
     dedupe_posts,
     parse_reference,
 )
@@ -112,8 +115,8 @@ class Collector:
             channel_id, offset_id=state.backfill_cursor or 0, limit=MAX_PAGE
         )
         now = self.clock.now()
-        done = not page.posts
-        cursor = min((p.message_id for p in page.posts), default=None)
+        cursor = page.cursor
+        done = cursor is None
         async with conn.transaction():
             await self._store(conn, channel_id, page.posts, now)
             await repo.save_backfill_progress(conn, channel_id, cursor, page.total, done)
@@ -157,15 +160,43 @@ class Collector:
 
     async def sample_subscribers(self, conn: Conn, channel_id: int) -> bool:
         """Store the subscriber count if it changed; returns True if a row was written."""
+        return (await self.sample_channel(conn, channel_id))[1]
+
+    async def sample_channel(self, conn: Conn, channel_id: int) -> tuple[FullChannel, bool]:
+        """Read the full channel record and store its subscriber count if it changed.
+
+        A record without ``participants_count`` (Telegram hides it from some accounts)
+        writes no snapshot: the count is unknown, not zero.
+        """
         full = await self.source.get_full_channel(channel_id)
         now = self.clock.now()
+        written = False
         async with conn.transaction():
-            written = await repo.insert_subscribers_if_changed(
-                conn, channel_id, full.participants_count, now
-            )
+            if full.participants_count is not None:
+                written = await repo.insert_subscribers_if_changed(
+                    conn, channel_id, full.participants_count, now
+                )
             await repo.touch_subscribers(conn, channel_id, now)
         await self._emit(channel_id, "subscribers", now)
-        return written
+        return full, written
+
+    async def collect_native_stats(self, conn: Conn, full: FullChannel) -> bool:
+        """Store Telegram's native statistics as one more history row when the account
+        may view them; returns True if a row was stored."""
+        now = self.clock.now()
+        stored = False
+        if full.can_view_stats:
+            try:
+                stats = await self.source.get_broadcast_stats(full.channel_id, full.stats_dc)
+            except StatsForbidden as exc:
+                log.info("channel %d: native statistics refused: %s", full.channel_id, exc)
+            else:
+                async with conn.transaction():
+                    stored = await repo.insert_broadcast_stats(conn, full.channel_id, stats, now)
+                    await repo.touch_stats(conn, full.channel_id, now)
+                return stored
+        await repo.touch_stats(conn, full.channel_id, now)
+        return stored
 
     async def run_channel(self, conn: Conn, channel_id: int) -> datetime:
         """One scheduled run: backfill a page, new posts, due refreshes, subscribers.
@@ -177,11 +208,14 @@ class Collector:
         if state.last_subscribers_at is None or now - state.last_subscribers_at >= (
             SUBSCRIBER_INTERVAL
         ):
-            await self.sample_subscribers(conn, channel_id)
+            full, _ = await self.sample_channel(conn, channel_id)
+            if state.last_stats_at is None or now - state.last_stats_at >= STATS_INTERVAL:
+                await self.collect_native_stats(conn, full)
         backfilling = state.backfill_state != "done"
         if backfilling:
             backfilling = not await self.backfill_page(conn, channel_id)
-        if state.backfill_cursor is not None:
+        # New posts once the newest page is stored, or at once when history was empty.
+        if state.backfill_cursor is not None or not backfilling:
             await self.poll_new_posts(conn, channel_id)
         for _ in range(MAX_REFRESH_BATCHES):
             result = await self.refresh_counters(conn, channel_id)

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from services.collector.clock import Clock
 from services.collector.domain import (
+    BroadcastStats,
     ChannelInfo,
     ChannelNotFound,
     ChannelRef,
@@ -364,6 +365,11 @@ class SimulatedSource(TelegramSource):
         newest = int((now - EPOCH).total_seconds() // SLOT_SECONDS) + 2
         ids = self._ids_between(number, self._first_id - 1, newest, 10**9)
         return sum(1 for i in ids if _visible(traits(self._seed, number, i), now))
+
+    async def get_broadcast_stats(self, channel_id: int, stats_dc: int | None) -> BroadcastStats:
+        from services.collector.simulated_stats import simulated_broadcast_stats
+
+        return simulated_broadcast_stats(self._seed, self._number(channel_id), self._clock.now())
 
     async def get_posts(self, channel_id: int, message_ids: Sequence[int]) -> PostBatch:
         number = self._number(channel_id)

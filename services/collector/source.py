@@ -7,8 +7,12 @@ MTProto request so the adapter stays narrow:
 - ``resolve_channel``: ``contacts.resolveUsername`` / ``channels.getChannels``
 - ``get_full_channel``: ``channels.getFullChannel``
 - ``get_history``: ``messages.getHistory`` (up to 100 messages, newest first)
-- ``get_posts``: ``channels.getMessages`` for up to 100 ids; the answer carries current
-  counters, reactions and edit dates, and ``MessageEmpty`` for deleted ids.
+- ``get_posts``: the current state of up to 100 ids: counters from
+  ``messages.getMessagesViews`` (``increment=False``), reactions by emoji and edit dates
+  from ``channels.getMessages``, whose ``MessageEmpty`` answers are the only deletion
+  observations.
+- ``get_broadcast_stats``: ``stats.getBroadcastStats`` sent to the channel's
+  ``stats_dc``, with every asynchronous graph loaded (``stats.loadAsyncGraph``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from services.collector.domain import ChannelInfo, ChannelRef, FullChannel, HistoryPage, PostBatch
+from services.collector.domain import (
+    BroadcastStats,
+    ChannelInfo,
+    ChannelRef,
+    FullChannel,
+    HistoryPage,
+    PostBatch,
+)
 
 MAX_PAGE = 100
 
@@ -45,3 +56,8 @@ class TelegramSource(ABC):
     @abstractmethod
     async def get_posts(self, channel_id: int, message_ids: Sequence[int]) -> PostBatch:
         """Current state of up to 100 messages; ids that no longer exist are ``missing``."""
+
+    @abstractmethod
+    async def get_broadcast_stats(self, channel_id: int, stats_dc: int | None) -> BroadcastStats:
+        """Telegram's native statistics of a channel whose full record says
+        ``can_view_stats``; raises ``StatsForbidden`` when the account may not read them."""

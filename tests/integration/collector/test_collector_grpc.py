@@ -4,42 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import grpc
 import pytest
-import redis.asyncio as redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from analyticbot.collector.v1 import collector_pb2, collector_pb2_grpc
-from services.collector.clock import ManualClock
-from services.collector.config import CollectorSettings
+from analyticbot.runtime.tokens import TokenSigner
 from services.collector.grpc_api import SERVICE_NAME
-from services.collector.main import CollectorApp, build
-from services.collector.simulator import SimulatedSource, username_of
+from services.collector.main import CollectorApp
+from services.collector.simulator import username_of
+from tests.integration.collector.conftest import Bearer, service_token
 
 
 @pytest.fixture
-async def app(
-    database_url: str,
-    redis_url: str,
-    pool: asyncpg.Pool,
-    redis_client: redis.Redis,
-    source: SimulatedSource,
-    clock: ManualClock,
-) -> AsyncIterator[CollectorApp]:
-    settings = CollectorSettings.model_validate(
-        {"env": "development", "database_url": database_url, "redis_url": redis_url, "grpc_port": 0}
-    )
-    built = await build(settings, pool, redis_client, source, clock)
-    await built.server.start()
-    yield built
-    await built.server.stop(0)
-
-
-@pytest.fixture
-async def channel(app: CollectorApp) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.server.port}") as chan:
+async def channel(app: CollectorApp, signer: TokenSigner) -> AsyncIterator[grpc.aio.Channel]:
+    """A channel calling as the bot (a trusted service)."""
+    bot = Bearer(service_token(signer, "bot"))
+    async with grpc.aio.insecure_channel(
+        f"127.0.0.1:{app.server.port}", interceptors=[bot]
+    ) as chan:
         yield chan
 
 
