@@ -131,7 +131,11 @@ def _environments(
             ANALYTICBOT_DEV_USER_ID=str(DEV_USER_ID),
         )
     collector = {**common, "ANALYTICBOT_METRICS_PORT": str(metrics["collector"])}
-    if development:
+    if base.get("ANALYTICBOT_TELEGRAM_API_ID"):
+        # MTProto credentials given: collect real channels with the accounts signed in
+        # by `analyticbot mtproto login`.
+        collector.setdefault("ANALYTICBOT_COLLECTOR_SOURCE", "telegram")
+    elif development:
         # Replay the simulated weeks before "now" in about a minute, then run in real time.
         collector.setdefault("ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED", "20000")
     analytics = {**common, "ANALYTICBOT_METRICS_PORT": str(metrics["analytics"])}
@@ -182,6 +186,9 @@ def run_stack(data_dir: str, http_port: int) -> int:
         children = [Child(name, env) for name, env in _environments(base, root, http_port).items()]
         for child in children:
             child.start()
+        listing = json.loads((root / "ports.json").read_text())
+        pids = {child.name: child.process.pid for child in children if child.process}
+        (root / "ports.json").write_text(json.dumps({**listing, "pids": pids}, indent=2))
         url = f"http://127.0.0.1:{http_port}/"
         seeded = False
         announced = False

@@ -1,4 +1,4 @@
-// Response shapes of the gateway's /api/v1 JSON API.
+// Response shapes of the gateway's /api/v1 JSON API (docs/api.md).
 
 export type UnavailableReason =
   | "NO_POSTS"
@@ -7,15 +7,16 @@ export type UnavailableReason =
   | "POST_TOO_YOUNG"
   | "ZERO_DENOMINATOR";
 
-/** A number, or "not enough data" with the reason. Never 0 in place of unknown. */
+/** A number, or "not enough data" with the reason (null: unknown). Never 0 in place of unknown. */
 export type Metric =
   | { value: number; unavailable_reason?: null }
-  | { value: null; unavailable_reason: UnavailableReason | string };
+  | { value: null; unavailable_reason: UnavailableReason | string | null };
 
 export interface PeriodStats {
   start: string;
   end: string;
   posts: number;
+  posts_with_samples: number;
   subscribers_start: Metric;
   subscribers_end: Metric;
   subscriber_growth: Metric;
@@ -24,6 +25,12 @@ export interface PeriodStats {
   forwards_per_post: Metric;
   reactions_per_post: Metric;
   replies_per_post: Metric;
+  err: Metric;
+  err24: Metric;
+  er: Metric;
+  reach_12h: Metric;
+  reach_24h: Metric;
+  reach_48h: Metric;
 }
 
 export interface ChannelOverview {
@@ -34,30 +41,125 @@ export interface ChannelOverview {
   previous: PeriodStats;
 }
 
-export type ChannelRole = "owner" | "admin" | "analyst" | "viewer" | string;
+export type ChannelRole = "owner" | "admin" | "analyst" | "viewer" | "unspecified" | string;
 
 export interface Channel {
   channel_id: number;
   title: string;
-  username: string | null;
+  username: string;
   role: ChannelRole;
 }
 
 export interface User {
   user_id: number;
   first_name: string;
-  username: string | null;
-  language_code: string | null;
+  username: string;
+  language_code: string;
 }
 
 export interface Session {
   access_token: string;
   expires_at: string;
   user: User;
-  start_param: string | null;
+  start_param: string;
 }
 
 export interface ErrorBody {
   code: string;
   message: string;
 }
+
+export type PostSort =
+  | "published_at"
+  | "views"
+  | "forwards"
+  | "replies"
+  | "reactions"
+  | "er"
+  | "virality"
+  | "reach_12h"
+  | "reach_24h"
+  | "reach_48h"
+  | "performance_index";
+
+export interface PostSummary {
+  message_id: number;
+  published_at: string;
+  media_type: string;
+  text_preview: string;
+  views: Metric;
+  forwards: Metric;
+  replies: Metric;
+  reactions: Metric;
+  er: Metric;
+  virality: Metric;
+  reach_12h: Metric;
+  reach_24h: Metric;
+  reach_48h: Metric;
+  performance_index: Metric;
+  rating: "viral" | "normal" | "underperforming" | string | null;
+}
+
+export interface PostPage {
+  posts: PostSummary[];
+  next_cursor: string | null;
+  total: number;
+}
+
+export interface PostDetail {
+  post: PostSummary;
+  view_curve: { age_seconds: number; views: number }[];
+  channel_median_curve: { age_seconds: number; views: Metric; posts: number }[];
+  reactions: { emoji: string; count: number }[];
+}
+
+export interface BestTime {
+  time_zone: string;
+  slots: { weekday: number; hour: number; posts: number; score: Metric }[];
+}
+
+export interface SubscriberSeries {
+  granularity: "hour" | "day" | string;
+  points: { at: string; subscribers: Metric }[];
+}
+
+export interface NativeStatsEntry {
+  collected_at: string;
+  period: string;
+  payload: Record<string, unknown>;
+}
+
+export type AlertKind =
+  | "post_viral"
+  | "post_underperforming"
+  | "subscriber_drop"
+  | "subscriber_milestone"
+  | "collection_stalled";
+
+export interface AlertRule {
+  rule_id: number;
+  channel_id: number;
+  kind: AlertKind | string;
+  threshold: number;
+  created_at: string;
+}
+
+export interface Alert {
+  alert_id: string;
+  sequence: number;
+  rule_id: number;
+  kind: AlertKind | string;
+  channel_id: number;
+  message_id: number | null;
+  text: string;
+  data: Record<string, unknown>;
+  deep_link: string;
+  created_at: string;
+}
+
+/** Server → client messages of the live WebSocket. */
+export type LiveMessage =
+  | { type: "ready"; channel_id: number; expires_at: string; heartbeat_seconds: number }
+  | { type: "overview"; kind: string; event_at: string | null; overview: ChannelOverview }
+  | { type: "heartbeat"; at: string }
+  | { type: "pong" };

@@ -1,6 +1,21 @@
-// The gateway's JSON API: Telegram initData -> access token, then bearer calls.
+// The gateway's JSON API (docs/api.md): Telegram initData -> access token, then
+// bearer calls.
 
-import type { Channel, ChannelOverview, ErrorBody, Session } from "./api-types";
+import type {
+  AlertRule,
+  Alert,
+  AlertKind,
+  BestTime,
+  Channel,
+  ChannelOverview,
+  ErrorBody,
+  NativeStatsEntry,
+  PostDetail,
+  PostPage,
+  PostSort,
+  Session,
+  SubscriberSeries,
+} from "./api-types";
 import { initData } from "./telegram";
 
 const BASE = "/api/v1";
@@ -37,7 +52,7 @@ async function toApiError(response: Response): Promise<ApiError> {
   return new ApiError(response.status, `HTTP_${response.status}`, response.statusText);
 }
 
-async function send<T>(path: string, init: RequestInit): Promise<T> {
+async function fetchOk(path: string, init: RequestInit): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(BASE + path, init);
@@ -46,12 +61,21 @@ async function send<T>(path: string, init: RequestInit): Promise<T> {
     throw new ApiError(0, "NETWORK_ERROR", String(error));
   }
   if (!response.ok) throw await toApiError(response);
+  return response;
+}
+
+async function readJson<T>(response: Response): Promise<T> {
+  if (response.status === 204) return undefined as T;
   try {
     return (await response.json()) as T;
   } catch (error) {
     if (isAbortError(error)) throw error;
     throw new ApiError(response.status, "BAD_RESPONSE", "The server sent a response that is not JSON");
   }
+}
+
+async function send<T>(path: string, init: RequestInit): Promise<T> {
+  return readJson<T>(await fetchOk(path, init));
 }
 
 /** Telegram's raw initData, or outside Telegram the gateway's development login. */
@@ -90,29 +114,56 @@ export function signIn(): Promise<Session> {
   return signingIn;
 }
 
-function bearer(current: Session, signal: AbortSignal | undefined): RequestInit {
+/** Drops the session the server refused (a live socket closed with 4401). */
+export function forgetSession(): void {
+  session = null;
+}
+
+/** A token valid for at least another minute (for the live socket's auth message). */
+export async function freshToken(): Promise<string> {
+  const current = session;
+  if (current && Date.parse(current.expires_at) - Date.now() > 60_000) return current.access_token;
+  session = null;
+  return (await signIn()).access_token;
+}
+
+interface CallOptions {
+  method?: "GET" | "POST" | "DELETE";
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+}
+
+function requestInit(current: Session, options: CallOptions): RequestInit {
+  const headers: Record<string, string> = { Authorization: `Bearer ${current.access_token}` };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
   return {
-    headers: { Authorization: `Bearer ${current.access_token}` },
-    signal: signal ?? null,
+    method: options.method ?? "GET",
+    headers,
+    body: options.body === undefined ? null : JSON.stringify(options.body),
+    signal: options.signal ?? null,
   };
 }
 
-/** A GET with the access token; on 401 signs in again once and retries. */
-async function authorizedGet<T>(path: string, signal?: AbortSignal): Promise<T> {
+/** A call with the access token; on 401 signs in again once and retries. */
+async function authorized(path: string, options: CallOptions): Promise<Response> {
   const current = session ?? (await signIn());
   try {
-    return await send<T>(path, bearer(current, signal));
+    return await fetchOk(path, requestInit(current, options));
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) throw error;
     if (session === current) session = null;
     const renewed = session ?? (await signIn());
-    return send<T>(path, bearer(renewed, signal));
+    return fetchOk(path, requestInit(renewed, options));
   }
 }
 
-export async function listChannels(signal?: AbortSignal): Promise<Channel[]> {
-  const body = await authorizedGet<{ channels: Channel[] }>("/channels", signal);
-  return body.channels;
+async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
+  return readJson<T>(await authorized(path, options));
+}
+
+function query(params: Record<string, string | null | undefined>): string {
+  const defined = Object.entries(params).filter((entry): entry is [string, string] => Boolean(entry[1]));
+  return defined.length ? `?${new URLSearchParams(defined)}` : "";
 }
 
 export interface Period {
@@ -120,12 +171,87 @@ export interface Period {
   end: string;
 }
 
+export async function listChannels(signal?: AbortSignal): Promise<Channel[]> {
+  const body = await call<{ channels: Channel[] }>("/channels", { signal });
+  return body.channels;
+}
+
 /** The overview of a channel for `period`, or the server's default (last 7 days). */
-export function getOverview(
+export function getOverview(channelId: number, period: Period | null, signal?: AbortSignal): Promise<ChannelOverview> {
+  return call(`/channels/${channelId}/overview${query({ start: period?.start, end: period?.end })}`, { signal });
+}
+
+export function getSubscribers(
   channelId: number,
   period: Period | null,
+  granularity: "auto" | "hour" | "day",
   signal?: AbortSignal,
-): Promise<ChannelOverview> {
-  const query = period ? `?${new URLSearchParams({ start: period.start, end: period.end })}` : "";
-  return authorizedGet<ChannelOverview>(`/channels/${channelId}/overview${query}`, signal);
+): Promise<SubscriberSeries> {
+  const params = query({ start: period?.start, end: period?.end, granularity });
+  return call(`/channels/${channelId}/subscribers${params}`, { signal });
+}
+
+export interface PostQuery {
+  sort: PostSort;
+  order: "asc" | "desc";
+  mediaTypes: readonly string[];
+  period: Period | null;
+  cursor: string | null;
+}
+
+export function listPosts(channelId: number, q: PostQuery, signal?: AbortSignal): Promise<PostPage> {
+  const params = query({
+    sort: q.sort,
+    order: q.order,
+    media_type: q.mediaTypes.join(","),
+    start: q.period?.start,
+    end: q.period?.end,
+    cursor: q.cursor,
+    limit: "30",
+  });
+  return call(`/channels/${channelId}/posts${params}`, { signal });
+}
+
+export function getPost(channelId: number, messageId: number, signal?: AbortSignal): Promise<PostDetail> {
+  return call(`/channels/${channelId}/posts/${messageId}`, { signal });
+}
+
+export function getBestTime(channelId: number, signal?: AbortSignal): Promise<BestTime> {
+  return call(`/channels/${channelId}/best-time`, { signal });
+}
+
+export async function listNativeStats(channelId: number, signal?: AbortSignal): Promise<NativeStatsEntry[]> {
+  const body = await call<{ entries: NativeStatsEntry[] }>(`/channels/${channelId}/native-stats`, { signal });
+  return body.entries;
+}
+
+export async function listAlertRules(channelId: number, signal?: AbortSignal): Promise<AlertRule[]> {
+  const body = await call<{ rules: AlertRule[] }>(`/channels/${channelId}/alert-rules`, { signal });
+  return body.rules;
+}
+
+export function createAlertRule(channelId: number, kind: AlertKind, threshold: number | null): Promise<AlertRule> {
+  return call(`/channels/${channelId}/alert-rules`, { method: "POST", body: { kind, threshold } });
+}
+
+export async function deleteAlertRule(channelId: number, ruleId: number): Promise<void> {
+  await authorized(`/channels/${channelId}/alert-rules/${ruleId}`, { method: "DELETE" });
+}
+
+export async function listAlerts(channelId: number, signal?: AbortSignal): Promise<Alert[]> {
+  const body = await call<{ alerts: Alert[] }>(`/channels/${channelId}/alerts${query({ limit: "20" })}`, { signal });
+  return body.alerts;
+}
+
+/** The posts CSV of `period` as a Blob (the whole stream; a broken stream rejects). */
+export async function exportCsv(channelId: number, period: Period | null): Promise<Blob> {
+  const response = await authorized(
+    `/channels/${channelId}/export.csv${query({ start: period?.start, end: period?.end })}`,
+    {},
+  );
+  try {
+    return await response.blob();
+  } catch (error) {
+    throw new ApiError(0, "NETWORK_ERROR", String(error));
+  }
 }

@@ -1,8 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { signIn } from "./api";
 import { ErrorState, Skeleton } from "./components/states";
-import { setLanguage } from "./i18n";
-import { goBack, parseRoute, replaceRoute, routeFromStartParam, useHash } from "./router";
+import { Toasts } from "./components/toast";
+import { setLanguage, supportedLanguage, useLanguage } from "./i18n";
+import { Lazy } from "./lazy";
+import { loadPrefs } from "./prefs";
+import { goBack, parseRoute, replaceRoute, routeFromStartParam, useHash, type Route } from "./router";
 import { ChannelDashboard } from "./screens/channel-dashboard";
 import { ChannelList } from "./screens/channel-list";
 import { ready, showBackButton } from "./telegram";
@@ -12,10 +15,39 @@ type SignInState = { status: "pending" } | { status: "done" } | { status: "faile
 /** The deep link is followed once, on the first successful sign-in. */
 let deepLinkHandled = false;
 
+const loadPosts = () => import("./screens/posts").then((m) => m.PostsScreen);
+const loadPost = () => import("./screens/post-detail").then((m) => m.PostScreen);
+const loadBestTime = () => import("./screens/best-time").then((m) => m.BestTimeScreen);
+const loadNative = () => import("./screens/native-stats").then((m) => m.NativeStatsScreen);
+const loadAlerts = () => import("./screens/alerts").then((m) => m.AlertsScreen);
+
+function Screen({ route }: { route: Route }) {
+  switch (route.name) {
+    case "channels":
+      return <ChannelList />;
+    case "channel":
+      return <ChannelDashboard key={route.channelId} channelId={route.channelId} />;
+    case "post":
+      return <Lazy load={loadPost} props={{ channelId: route.channelId, messageId: route.messageId }} />;
+    case "section":
+      switch (route.section) {
+        case "posts":
+          return <Lazy load={loadPosts} props={{ channelId: route.channelId }} />;
+        case "best-time":
+          return <Lazy load={loadBestTime} props={{ channelId: route.channelId }} />;
+        case "native":
+          return <Lazy load={loadNative} props={{ channelId: route.channelId }} />;
+        case "alerts":
+          return <Lazy load={loadAlerts} props={{ channelId: route.channelId }} />;
+      }
+  }
+}
+
 export function App() {
   const [signInState, setSignInState] = useState<SignInState>({ status: "pending" });
   const [attempt, setAttempt] = useState(0);
   const route = parseRoute(useHash());
+  useLanguage();
 
   useEffect(() => {
     ready();
@@ -24,10 +56,10 @@ export function App() {
   useEffect(() => {
     let live = true;
     setSignInState({ status: "pending" });
-    signIn().then(
-      (session) => {
+    Promise.all([signIn(), loadPrefs()]).then(
+      ([session, prefs]) => {
         if (!live) return;
-        setLanguage(session.user.language_code);
+        setLanguage(supportedLanguage(prefs.language) ?? session.user.language_code);
         const deepLink = routeFromStartParam(session.start_param);
         if (!deepLinkHandled && deepLink && parseRoute(location.hash).name === "channels") {
           replaceRoute(deepLink);
@@ -44,8 +76,11 @@ export function App() {
     };
   }, [attempt]);
 
-  const onChannel = route.name === "channel";
-  useEffect(() => (onChannel ? showBackButton(goBack) : undefined), [onChannel]);
+  const nested = route.name !== "channels";
+  useEffect(() => (nested ? showBackButton(goBack) : undefined), [nested]);
+  // A new screen starts at the top, as in Telegram's own navigation.
+  const path = location.hash;
+  useEffect(() => window.scrollTo(0, 0), [path]);
 
   if (signInState.status === "failed") {
     return (
@@ -62,9 +97,10 @@ export function App() {
       </main>
     );
   }
-  return route.name === "channel" ? (
-    <ChannelDashboard key={route.channelId} channelId={route.channelId} />
-  ) : (
-    <ChannelList />
+  return (
+    <>
+      <Screen route={route} />
+      <Toasts />
+    </>
   );
 }

@@ -32,6 +32,31 @@ export function formatPercent(value: number): string {
   }).format(value / 100);
 }
 
+/** A ratio with two decimals: 0.04, 2.61. */
+export function formatRatio(value: number): string {
+  return new Intl.NumberFormat(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
+}
+
+/** Large counts in short form for axes: 12K, 1.2M. */
+export function formatCompact(value: number): string {
+  return new Intl.NumberFormat(locale(), { notation: "compact", maximumFractionDigits: 1 }).format(value);
+}
+
+/** "25 Nov" */
+export function formatDay(instant: Date): string {
+  return new Intl.DateTimeFormat(locale(), { day: "numeric", month: "short" }).format(instant);
+}
+
+/** "25 Nov, 14:05" */
+export function formatDateTime(instant: Date): string {
+  return new Intl.DateTimeFormat(locale(), {
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(instant);
+}
+
 /** Relative change from `previous` to `current` in percent; null when undefined. */
 export function percentChange(current: number | null, previous: number | null): number | null {
   if (current === null || previous === null || previous === 0) return null;

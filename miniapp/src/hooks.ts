@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { isAbortError } from "./api";
 
 export type AsyncState<T> =
@@ -9,11 +9,12 @@ export type AsyncState<T> =
 /**
  * Runs `load` whenever `deps` change or `reload` is called, aborting the previous
  * run. While reloading, the last data stays available so the screen does not jump.
+ * `replace` sets the data directly (a live update).
  */
 export function useAsync<T>(
   load: (signal: AbortSignal) => Promise<T>,
   deps: readonly unknown[],
-): [AsyncState<T>, () => void] {
+): [AsyncState<T>, () => void, (data: T) => void] {
   const [state, setState] = useState<AsyncState<T>>({ status: "loading", data: null });
   const [attempt, setAttempt] = useState(0);
 
@@ -33,7 +34,7 @@ export function useAsync<T>(
     // `load` is recreated on every render; `deps` say when it really changes.
   }, [...deps, attempt]);
 
-  return [state, () => setAttempt((n) => n + 1)];
+  return [state, () => setAttempt((n) => n + 1), (data: T) => setState({ status: "ready", data })];
 }
 
 /** The current time, refreshed every `intervalMs` (for "updated 2 minutes ago"). */
@@ -44,4 +45,43 @@ export function useNow(intervalMs: number): Date {
     return () => window.clearInterval(timer);
   }, [intervalMs]);
   return now;
+}
+
+/** A value that survives re-renders without causing them, always the latest. */
+export function useLatest<T>(value: T): { readonly current: T } {
+  const ref = useRef(value);
+  ref.current = value;
+  return ref;
+}
+
+/**
+ * `value`, updated at most once per `intervalMs` (the latest value wins), except that
+ * a change of `immediateKey` passes at once. Live updates can arrive many times a
+ * second; what they trigger (a chart refetch) should not.
+ */
+export function useThrottled<T>(value: T, intervalMs: number, immediateKey: unknown): T {
+  const [shown, setShown] = useState(value);
+  const latest = useLatest(value);
+  const lastKey = useRef(immediateKey);
+  const lastSet = useRef(0);
+  const timer = useRef(0);
+  useEffect(() => {
+    if (lastKey.current !== immediateKey) {
+      lastKey.current = immediateKey;
+      window.clearTimeout(timer.current);
+      timer.current = 0;
+      lastSet.current = Date.now();
+      setShown(value);
+      return;
+    }
+    if (timer.current) return;
+    const wait = Math.max(0, intervalMs - (Date.now() - lastSet.current));
+    timer.current = window.setTimeout(() => {
+      timer.current = 0;
+      lastSet.current = Date.now();
+      setShown(latest.current);
+    }, wait);
+  }, [value, immediateKey]);
+  useEffect(() => () => window.clearTimeout(timer.current), []);
+  return shown;
 }

@@ -1,76 +1,63 @@
-// Interface strings, one dictionary per language, chosen from the Telegram user's
-// language_code. English is the reference: every other dictionary must have its keys.
+// Interface strings in English, Russian and Uzbek (Latin script). The language comes
+// from the Telegram user's language_code unless the user picked one (a preference);
+// switching re-renders the app through `useLanguage`.
 
-const en = {
-  "channels.title": "Your channels",
-  "channels.hint": "Tap a channel to see its statistics.",
-  "channels.empty": "No channels yet",
-  "channels.emptyHint": "Add the bot to your channel as an administrator and it will appear here.",
-  "channels.private": "Private channel",
-  "role.owner": "Owner",
-  "role.admin": "Admin",
-  "role.analyst": "Analyst",
-  "role.viewer": "Viewer",
-  "nav.back": "Channels",
-  "period.label": "Period",
-  "period.days7": "7 days",
-  "period.days30": "30 days",
-  "freshness.updated": "Updated {time}",
-  "freshness.never": "No data collected yet",
-  "metric.previous": "Previous period",
-  "metric.change": "Change against the previous period",
-  "metric.subscribers": "Subscribers",
-  "metric.subscribers.growth": "Growth in this period",
-  "metric.subscribers.help":
-    "Subscribers at the end of the period; growth is end − start, and that ÷ start × 100.",
-  "metric.posts": "Posts",
-  "metric.posts.help": "Posts published in the period; deleted posts are not counted.",
-  "metric.views_per_post": "Views per post",
-  "metric.views_per_post.help":
-    "Total views of posts published in the period ÷ number of posts; views are not unique.",
-  "metric.forwards_per_post": "Forwards per post",
-  "metric.forwards_per_post.help": "Total forwards of posts published in the period ÷ number of posts.",
-  "metric.reactions_per_post": "Reactions per post",
-  "metric.reactions_per_post.help":
-    "Total reactions to posts published in the period ÷ number of posts.",
-  "metric.footnote":
-    "Counters are the latest values at the end of each period. Telegram counts a viewer again after a while and on every device, so views are an upper bound of the people reached.",
-  "na.title": "Not enough data",
-  "na.inline": "not enough data ({reason})",
-  "na.NO_POSTS": "no posts in the period",
-  "na.NO_SAMPLES": "nothing measured yet",
-  "na.TOO_FEW_POSTS": "too few posts",
-  "na.POST_TOO_YOUNG": "posts are too recent",
-  "na.ZERO_DENOMINATOR": "the period started with zero",
-  "na.unknown": "not measurable yet",
-  "error.title": "Something went wrong",
-  "error.retry": "Try again",
-  "error.CHANNEL_NOT_FOUND": "This channel was not found, or you have no access to it.",
-  "error.NETWORK_ERROR": "No connection to the server. Check your internet connection.",
-  "error.NOT_IN_TELEGRAM": "Open this app from the bot in Telegram.",
-  "error.UNAUTHORIZED": "Your session has expired. Close the app and open it again.",
-  "error.generic": "The server could not answer. Please try again.",
-} as const;
+import { useEffect, useState } from "preact/hooks";
+import { en, type Dictionary, type MessageKey } from "./locales/en";
+import { ru } from "./locales/ru";
+import { uz } from "./locales/uz";
 
-export type MessageKey = keyof typeof en;
-type Dictionary = Readonly<Record<MessageKey, string>>;
+export type { MessageKey } from "./locales/en";
+export type Language = "en" | "ru" | "uz";
 
-const dictionaries: Readonly<Record<string, Dictionary>> = { en };
+export const LANGUAGES: readonly { code: Language; name: string }[] = [
+  { code: "en", name: "English" },
+  { code: "ru", name: "Русский" },
+  { code: "uz", name: "Oʻzbekcha" },
+];
 
-let language = "en";
+const dictionaries: Readonly<Record<Language, Dictionary>> = { en, ru, uz };
+/** Intl locales: Uzbek in Latin script, as the dictionary is. */
+const LOCALES: Readonly<Record<Language, string>> = { en: "en", ru: "ru", uz: "uz-Latn" };
+
+let language: Language = "en";
 let dictionary: Dictionary = en;
+const listeners = new Set<(language: Language) => void>();
 
-/** Picks the dictionary for a Telegram language_code ("en", "ru", "pt-br"...). */
+/** The supported language for a code like "ru", "uz-UZ", "pt-br"; null when none. */
+export function supportedLanguage(code: string | null | undefined): Language | null {
+  const base = (code ?? "").toLowerCase().split(/[-_]/)[0] ?? "";
+  return base === "en" || base === "ru" || base === "uz" ? base : null;
+}
+
+/** Switches the interface language (unsupported codes give English). */
 export function setLanguage(code: string | null | undefined): void {
-  const base = (code ?? "").toLowerCase().split("-")[0] ?? "";
-  language = base in dictionaries ? base : "en";
-  dictionary = dictionaries[language] ?? en;
-  document.documentElement.lang = language;
+  language = supportedLanguage(code) ?? "en";
+  dictionary = dictionaries[language];
+  document.documentElement.lang = LOCALES[language];
+  for (const listener of listeners) listener(language);
+}
+
+export function currentLanguage(): Language {
+  return language;
+}
+
+/** The current language, re-rendering the caller when it changes. */
+export function useLanguage(): Language {
+  const [current, setCurrent] = useState(language);
+  useEffect(() => {
+    listeners.add(setCurrent);
+    setCurrent(language);
+    return () => {
+      listeners.delete(setCurrent);
+    };
+  }, []);
+  return current;
 }
 
 /** The BCP 47 tag for Intl formatting, matching the chosen dictionary. */
 export function locale(): string {
-  return language;
+  return LOCALES[language];
 }
 
 export function hasMessage(key: string): key is MessageKey {

@@ -1,26 +1,74 @@
-// Hash routing: #/ is the channel list, #/channel/ID a channel's dashboard.
-// Inside Telegram the first hash carries the launch parameters (#tgWebAppData=...);
-// anything that is not a route shows the channel list.
+// Hash routing. Inside Telegram the first hash carries the launch parameters
+// (#tgWebAppData=...); anything that is not a route shows the channel list.
+//   #/                               channel list
+//   #/channel/ID                     dashboard
+//   #/channel/ID/posts               posts
+//   #/channel/ID/post/MID            post detail
+//   #/channel/ID/best-time           best time to post
+//   #/channel/ID/native              Telegram's native statistics
+//   #/channel/ID/alerts              alert settings
 
 import { useEffect, useState } from "preact/hooks";
 
-export type Route = { name: "channels" } | { name: "channel"; channelId: number };
+export type Section = "posts" | "best-time" | "native" | "alerts";
+
+export type Route =
+  | { name: "channels" }
+  | { name: "channel"; channelId: number }
+  | { name: "section"; channelId: number; section: Section }
+  | { name: "post"; channelId: number; messageId: number };
 
 const CHANNELS: Route = { name: "channels" };
+const SECTIONS: readonly Section[] = ["posts", "best-time", "native", "alerts"];
 
-export function parseRoute(hash: string): Route {
-  const match = /^#\/channel\/(\d+)$/.exec(hash);
-  return match ? { name: "channel", channelId: Number(match[1]) } : CHANNELS;
+function isSection(text: string): text is Section {
+  return (SECTIONS as readonly string[]).includes(text);
 }
 
-/** A `startapp` deep link: `channel_<id>` opens that channel. */
+export function parseRoute(hash: string): Route {
+  const match = /^#\/channel\/(-?\d+)(?:\/([a-z-]+)(?:\/(\d+))?)?$/.exec(hash);
+  if (!match) return CHANNELS;
+  const channelId = Number(match[1]);
+  const [, , part, messageId] = match;
+  if (part === undefined) return { name: "channel", channelId };
+  if (part === "post" && messageId !== undefined) return { name: "post", channelId, messageId: Number(messageId) };
+  if (isSection(part) && messageId === undefined) return { name: "section", channelId, section: part };
+  return CHANNELS;
+}
+
+/** A `startapp` deep link: `channel_<id>` opens the channel, `channel_<id>_post_<mid>` a post. */
 export function routeFromStartParam(param: string | null | undefined): Route | null {
-  const match = /^channel_(\d+)$/.exec(param ?? "");
-  return match ? { name: "channel", channelId: Number(match[1]) } : null;
+  const match = /^channel_(-?\d+)(?:_post_(\d+))?$/.exec(param ?? "");
+  if (!match) return null;
+  const channelId = Number(match[1]);
+  return match[2] === undefined ? { name: "channel", channelId } : { name: "post", channelId, messageId: Number(match[2]) };
 }
 
 export function hrefFor(route: Route): string {
-  return route.name === "channel" ? `#/channel/${route.channelId}` : "#/";
+  switch (route.name) {
+    case "channels":
+      return "#/";
+    case "channel":
+      return `#/channel/${route.channelId}`;
+    case "section":
+      return `#/channel/${route.channelId}/${route.section}`;
+    case "post":
+      return `#/channel/${route.channelId}/post/${route.messageId}`;
+  }
+}
+
+/** Where Back leads from `route` when there is no in-app history to pop. */
+export function parentOf(route: Route): Route | null {
+  switch (route.name) {
+    case "channels":
+      return null;
+    case "channel":
+      return CHANNELS;
+    case "section":
+      return { name: "channel", channelId: route.channelId };
+    case "post":
+      return { name: "section", channelId: route.channelId, section: "posts" };
+  }
 }
 
 const listeners = new Set<() => void>();
@@ -57,9 +105,13 @@ export function replaceRoute(route: Route): void {
   notify();
 }
 
-/** Back to the channel list: pops our own entry, or replaces a deep-linked one. */
+/** Back: pops our own history entry, or (after a deep link) replaces it with the parent. */
 export function goBack(): void {
   const state: unknown = history.state;
-  if (typeof state === "object" && state !== null && "inApp" in state) history.back();
-  else replaceRoute(CHANNELS);
+  if (typeof state === "object" && state !== null && "inApp" in state) {
+    history.back();
+    return;
+  }
+  const parent = parentOf(parseRoute(location.hash));
+  if (parent) replaceRoute(parent);
 }

@@ -11,6 +11,7 @@ type ThemeKey =
   | "button_text_color"
   | "secondary_bg_color"
   | "header_bg_color"
+  | "bottom_bar_bg_color"
   | "accent_text_color"
   | "section_bg_color"
   | "section_header_text_color"
@@ -27,6 +28,7 @@ const THEME_KEYS: readonly ThemeKey[] = [
   "button_text_color",
   "secondary_bg_color",
   "header_bg_color",
+  "bottom_bar_bg_color",
   "accent_text_color",
   "section_bg_color",
   "section_header_text_color",
@@ -37,6 +39,13 @@ const THEME_KEYS: readonly ThemeKey[] = [
 
 type ColorScheme = "light" | "dark";
 
+interface Insets {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
 interface TelegramBackButton {
   show(): void;
   hide(): void;
@@ -44,21 +53,55 @@ interface TelegramBackButton {
   offClick(callback: () => void): void;
 }
 
+interface TelegramMainButton {
+  setParams(params: { text?: string; is_active?: boolean; is_visible?: boolean }): void;
+  show(): void;
+  hide(): void;
+  showProgress(leaveActive?: boolean): void;
+  hideProgress(): void;
+  onClick(callback: () => void): void;
+  offClick(callback: () => void): void;
+}
+
 interface TelegramHapticFeedback {
   impactOccurred(style: "light" | "medium" | "heavy" | "rigid" | "soft"): void;
+  notificationOccurred(type: "error" | "success" | "warning"): void;
   selectionChanged(): void;
 }
 
+interface TelegramCloudStorage {
+  setItem(key: string, value: string, callback?: (error: unknown, stored?: boolean) => void): void;
+  getItem(key: string, callback: (error: unknown, value?: string) => void): void;
+}
+
+type WebAppEvent =
+  | "themeChanged"
+  | "viewportChanged"
+  | "safeAreaChanged"
+  | "contentSafeAreaChanged";
+
 interface TelegramWebApp {
   readonly initData: string;
+  readonly version: string;
   readonly colorScheme: ColorScheme;
   readonly themeParams: Partial<Record<ThemeKey, string>>;
+  readonly viewportHeight?: number;
+  readonly viewportStableHeight?: number;
+  readonly safeAreaInset?: Insets;
+  readonly contentSafeAreaInset?: Insets;
   readonly BackButton: TelegramBackButton;
+  readonly MainButton: TelegramMainButton;
   readonly HapticFeedback: TelegramHapticFeedback;
+  readonly CloudStorage?: TelegramCloudStorage;
   isVersionAtLeast(version: string): boolean;
   ready(): void;
   expand(): void;
-  onEvent(event: "themeChanged", callback: () => void): void;
+  setHeaderColor?(color: string): void;
+  setBackgroundColor?(color: string): void;
+  openTelegramLink?(url: string): void;
+  openLink?(url: string): void;
+  showConfirm?(message: string, callback: (confirmed: boolean) => void): void;
+  onEvent(event: WebAppEvent, callback: () => void): void;
 }
 
 declare global {
@@ -73,15 +116,49 @@ function insideTelegram(): TelegramWebApp | undefined {
   return webApp && webApp.initData !== "" ? webApp : undefined;
 }
 
+function atLeast(version: string): TelegramWebApp | undefined {
+  const webApp = insideTelegram();
+  return webApp?.isVersionAtLeast(version) ? webApp : undefined;
+}
+
 /** The raw, signed launch data to send to the gateway; "" outside Telegram. */
 export function initData(): string {
   return insideTelegram()?.initData ?? "";
 }
 
-/** Tells Telegram the app is ready to be shown and takes the full height. */
+export function isInsideTelegram(): boolean {
+  return insideTelegram() !== undefined;
+}
+
+function setPx(name: string, value: number | undefined): void {
+  const root = document.documentElement;
+  if (value === undefined || Number.isNaN(value)) root.style.removeProperty(name);
+  else root.style.setProperty(name, `${value}px`);
+}
+
+/** Viewport height and safe areas as CSS variables, kept current on every change. */
+function followViewport(webApp: TelegramWebApp): void {
+  const update = (): void => {
+    setPx("--tg-viewport-height", webApp.viewportHeight);
+    setPx("--tg-viewport-stable-height", webApp.viewportStableHeight);
+    for (const side of ["top", "bottom", "left", "right"] as const) {
+      setPx(`--tg-safe-area-inset-${side}`, webApp.safeAreaInset?.[side]);
+      setPx(`--tg-content-safe-area-inset-${side}`, webApp.contentSafeAreaInset?.[side]);
+    }
+  };
+  update();
+  webApp.onEvent("viewportChanged", update);
+  if (webApp.isVersionAtLeast("8.0")) {
+    webApp.onEvent("safeAreaChanged", update);
+    webApp.onEvent("contentSafeAreaChanged", update);
+  }
+}
+
+/** Tells Telegram the app is ready to be shown, takes the full height, follows the viewport. */
 export function ready(): void {
   const webApp = insideTelegram();
   if (!webApp) return;
+  followViewport(webApp);
   webApp.ready();
   webApp.expand();
 }
@@ -99,13 +176,20 @@ function applyTheme(scheme: ColorScheme, params: Partial<Record<ThemeKey, string
 
 /**
  * Exposes Telegram's theme as `--tg-theme-*` CSS variables and `data-scheme` on
- * <html>, and follows theme changes. Outside Telegram the variables stay unset
- * (the stylesheet's light/dark fallbacks apply) and the scheme follows the OS.
+ * <html>, and follows theme changes; the header and background match the page.
+ * Outside Telegram the variables stay unset (the stylesheet's light/dark fallbacks
+ * apply) and the scheme follows the OS.
  */
 export function followTheme(): void {
   const webApp = insideTelegram();
   if (webApp) {
-    const update = (): void => applyTheme(webApp.colorScheme, webApp.themeParams);
+    const update = (): void => {
+      applyTheme(webApp.colorScheme, webApp.themeParams);
+      if (webApp.isVersionAtLeast("6.1")) {
+        webApp.setHeaderColor?.("secondary_bg_color");
+        webApp.setBackgroundColor?.("secondary_bg_color");
+      }
+    };
     update();
     webApp.onEvent("themeChanged", update);
     return;
@@ -118,13 +202,13 @@ export function followTheme(): void {
 
 /** Whether Telegram draws its own back button (else the app shows one). */
 export function hasNativeBackButton(): boolean {
-  return insideTelegram()?.isVersionAtLeast("6.1") ?? false;
+  return atLeast("6.1") !== undefined;
 }
 
 /** Shows Telegram's back button with `onBack`; returns a function that hides it. */
 export function showBackButton(onBack: () => void): () => void {
-  const webApp = insideTelegram();
-  if (!webApp || !hasNativeBackButton()) return () => undefined;
+  const webApp = atLeast("6.1");
+  if (!webApp) return () => undefined;
   webApp.BackButton.onClick(onBack);
   webApp.BackButton.show();
   return () => {
@@ -133,14 +217,67 @@ export function showBackButton(onBack: () => void): () => void {
   };
 }
 
-/** A light tap on navigation. */
-export function hapticImpact(): void {
-  const webApp = insideTelegram();
-  if (webApp?.isVersionAtLeast("6.1")) webApp.HapticFeedback.impactOccurred("light");
+/** Whether Telegram shows the screen's main action in its bottom bar. */
+export function hasNativeMainButton(): boolean {
+  return insideTelegram() !== undefined;
 }
 
-/** A tick when a selection (a segmented control) changes. */
-export function hapticSelection(): void {
+export interface MainButtonState {
+  text: string;
+  active: boolean;
+  progress: boolean;
+}
+
+/** Shows Telegram's main button; returns a function that removes the handler and hides it. */
+export function showMainButton(state: MainButtonState, onClick: () => void): () => void {
   const webApp = insideTelegram();
-  if (webApp?.isVersionAtLeast("6.1")) webApp.HapticFeedback.selectionChanged();
+  if (!webApp) return () => undefined;
+  const button = webApp.MainButton;
+  button.setParams({ text: state.text, is_active: state.active && !state.progress, is_visible: true });
+  if (state.progress) button.showProgress(false);
+  else button.hideProgress();
+  button.onClick(onClick);
+  button.show();
+  return () => {
+    button.offClick(onClick);
+    button.hideProgress();
+    button.hide();
+  };
+}
+
+/** A light tap on navigation. */
+export function hapticImpact(): void {
+  atLeast("6.1")?.HapticFeedback.impactOccurred("light");
+}
+
+/** A tick when a selection (a segmented control, a sort) changes. */
+export function hapticSelection(): void {
+  atLeast("6.1")?.HapticFeedback.selectionChanged();
+}
+
+/** Success or failure of an action the user asked for (saved, exported, failed). */
+export function hapticNotify(type: "error" | "success" | "warning"): void {
+  atLeast("6.1")?.HapticFeedback.notificationOccurred(type);
+}
+
+/** Telegram's CloudStorage (6.9+), or null outside Telegram / in older clients. */
+export function cloudStorage(): TelegramCloudStorage | null {
+  return atLeast("6.9")?.CloudStorage ?? null;
+}
+
+/** Opens a t.me link inside Telegram, or in a new tab outside it. */
+export function openTelegramLink(url: string): void {
+  const webApp = insideTelegram();
+  if (webApp?.openTelegramLink) webApp.openTelegramLink(url);
+  else window.open(url, "_blank", "noopener");
+}
+
+/** Telegram's native confirmation dialog (6.2+), or the browser's. */
+export function confirmAction(message: string): Promise<boolean> {
+  const webApp = atLeast("6.2");
+  if (webApp?.showConfirm) {
+    const show = webApp.showConfirm.bind(webApp);
+    return new Promise((resolve) => show(message, resolve));
+  }
+  return Promise.resolve(window.confirm(message));
 }

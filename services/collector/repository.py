@@ -389,7 +389,7 @@ async def insert_broadcast_stats(
         channel_id,
         now,
         stats.period,
-        json.dumps(stats.payload, ensure_ascii=False, sort_keys=True),
+        stats.payload,  # the pool's jsonb codec encodes it (a str would be stored as a string)
     )
     return status.endswith(" 1")
 

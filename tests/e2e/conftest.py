@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,15 @@ import pytest
 from tests.support import ROOT, drop_database, fresh_database
 
 STARTUP_TIMEOUT = 90.0
+# Debian's chromium, headless, with nothing that reaches for the (closed) network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -62,6 +72,11 @@ def start_stack(database_url: str, redis_url: str, data_dir: Path, port: int) ->
         "REDIS_URL": redis_url,
         "ANALYTICBOT_ENV": "development",
         "ANALYTICBOT_LOG_LEVEL": "INFO",
+        # Every stack counts its own sign-ins: runs on one machine share one Redis.
+        "ANALYTICBOT_RATE_LIMIT_KEY_PREFIX": f"ab-e2e-{uuid.uuid4().hex[:8]}",
+        # The browser tests sign in many users from one IP; the limiter itself is tested
+        # in tests/integration/gateway.
+        "ANALYTICBOT_RATE_LIMIT_AUTH_PER_IP": "1000/minute",
         # Replay the simulated history fast: two weeks in about a minute.
         "ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED": "20000",
     }

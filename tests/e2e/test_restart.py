@@ -15,7 +15,7 @@ def _channels(url: str, token: str) -> list[dict[str, object]]:
         f"{url}/api/v1/channels", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
     channels: list[dict[str, object]] = reply.raise_for_status().json()["channels"]
-    return channels
+    return sorted(channels, key=lambda c: str(c["channel_id"]))
 
 
 def test_second_run_reuses_data_keys_and_token(

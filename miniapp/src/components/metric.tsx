@@ -2,25 +2,25 @@
 // an unavailable metric shows "Not enough data" and its reason, never 0.
 
 import type { Metric } from "../api-types";
-import {
-  formatAverage,
-  formatCount,
-  formatPercent,
-  formatSignedCount,
-  percentChange,
-} from "../format";
+import { formatAverage, formatCount, formatPercent, formatRatio, formatSignedCount, percentChange } from "../format";
 import { hasMessage, t, type MessageKey } from "../i18n";
 
-export type ValueKind = "count" | "signedCount" | "average";
+export type ValueKind = "count" | "signedCount" | "average" | "percent" | "ratio";
 
 const FORMATS: Record<ValueKind, (value: number) => string> = {
   count: formatCount,
   signedCount: formatSignedCount,
   average: formatAverage,
+  percent: formatPercent,
+  ratio: formatRatio,
 };
 
-function reasonText(reason: string): string {
-  const key = `na.${reason}`;
+export function formatValue(kind: ValueKind, value: number): string {
+  return FORMATS[kind](value);
+}
+
+export function reasonText(reason: string | null): string {
+  const key = `na.${reason ?? "unknown"}`;
   return hasMessage(key) ? t(key) : t("na.unknown");
 }
 
@@ -38,13 +38,14 @@ export function MetricValue({
 }) {
   if (metric.value === null) {
     const reason = reasonText(metric.unavailable_reason);
+    const code = metric.unavailable_reason ?? "UNKNOWN";
     return large ? (
-      <span class="na na-large" data-testid={testId} data-reason={metric.unavailable_reason}>
+      <span class="na na-large" data-testid={testId} data-reason={code}>
         <span class="na-title">{t("na.title")}</span>
         <span class="na-reason">{reason}</span>
       </span>
     ) : (
-      <span class="na" data-testid={testId} data-reason={metric.unavailable_reason}>
+      <span class="na" data-testid={testId} data-reason={code}>
         {t("na.inline", { reason })}
       </span>
     );
@@ -61,7 +62,12 @@ export function Trend({ percent, testId }: { percent: number; testId: string }) 
   const direction = percent > 0 ? "up" : percent < 0 ? "down" : "flat";
   const arrow = percent > 0 ? "▲ " : percent < 0 ? "▼ " : "";
   return (
-    <span class={`trend trend-${direction}`} data-testid={testId} data-value={String(percent)}>
+    <span
+      class={`trend trend-${direction}`}
+      data-testid={testId}
+      data-value={String(percent)}
+      title={t("metric.change")}
+    >
       {arrow}
       {formatPercent(Math.abs(percent))}
     </span>
@@ -73,32 +79,35 @@ export function asMetric(value: number): Metric {
   return { value };
 }
 
+/** A headline number with its change against the previous period and its definition. */
 export function MetricCard({
-  name,
+  field,
+  label,
+  help,
   current,
   previous,
   kind,
 }: {
-  name: "posts" | "views_per_post" | "forwards_per_post" | "reactions_per_post";
+  field: string;
+  label: MessageKey;
+  help: MessageKey;
   current: Metric;
   previous: Metric;
   kind: ValueKind;
 }) {
   const change = percentChange(current.value, previous.value);
-  const label: MessageKey = `metric.${name}`;
-  const help: MessageKey = `metric.${name}.help`;
   return (
-    <section class="card" data-testid={`card-${name}`} aria-labelledby={`label-${name}`}>
+    <section class="card" data-testid={`card-${field}`} aria-labelledby={`label-${field}`}>
       <div class="card-head">
-        <h2 class="card-label" id={`label-${name}`}>
+        <h3 class="card-label" id={`label-${field}`}>
           {t(label)}
-        </h2>
-        {change !== null && <Trend percent={change} testId={`change-${name}`} />}
+        </h3>
+        {change !== null && <Trend percent={change} testId={`change-${field}`} />}
       </div>
-      <MetricValue metric={current} kind={kind} testId={`metric-${name}`} large />
+      <MetricValue metric={current} kind={kind} testId={`metric-${field}`} large />
       <p class="card-line">
         <span class="card-line-label">{t("metric.previous")}: </span>
-        <MetricValue metric={previous} kind={kind} testId={`previous-${name}`} />
+        <MetricValue metric={previous} kind={kind} testId={`previous-${field}`} />
       </p>
       <p class="card-help">{t(help)}</p>
     </section>
@@ -108,7 +117,7 @@ export function MetricCard({
 /** A percentage Metric as a trend, or "Not enough data". */
 export function PercentMetric({ metric, testId }: { metric: Metric; testId: string }) {
   return metric.value === null ? (
-    <MetricValue metric={metric} kind="average" testId={testId} />
+    <MetricValue metric={metric} kind="percent" testId={testId} />
   ) : (
     <Trend percent={metric.value} testId={testId} />
   );

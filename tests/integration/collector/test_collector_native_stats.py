@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import asyncpg
@@ -37,6 +36,7 @@ async def test_stats_rows_accumulate_per_collection(
         [channel_id_of(allowed), channel_id_of(refused)],
     )
     assert [r["channel_id"] for r in rows] == [channel_id_of(allowed)] * 3
-    payload = json.loads(rows[-1]["payload"])
+    payload = rows[-1]["payload"]
+    assert isinstance(payload, dict), "payload must be stored as a JSON object"
     assert payload["followers"]["current"] > 0
     assert rows[0]["period"] != rows[-1]["period"]
