@@ -66,7 +66,28 @@ def pick(client: httpx.Client) -> dict[str, Any]:
     if not rules:
         for body in ({"kind": "post_viral", "threshold": 2}, {"kind": "subscriber_milestone"}):
             client.post(f"/api/v1/channels/{channel}/alert-rules", json=body, headers=auth)
-    return {"channel": channel, "post": best, "native": native_with, "native_empty": native_without}
+    # Two share links (one revoked) for the share-links list, and a live one for the shared view.
+    links = client.get(f"/api/v1/channels/{channel}/share-links", headers=auth).json()["links"]
+    if not links:
+        old = client.post(f"/api/v1/channels/{channel}/share-links", json={}, headers=auth).json()
+        client.delete(f"/api/v1/channels/{channel}/share-links/{old['link']['link_id']}", headers=auth)
+    invites = client.get(f"/api/v1/channels/{channel}/invites", headers=auth).json()["invites"]
+    if not invites:
+        client.post(
+            f"/api/v1/channels/{channel}/invites",
+            json={"role": "analyst", "single_use": False, "valid_for_seconds": 30 * 86400},
+            headers=auth,
+        )
+    share = client.post(
+        f"/api/v1/channels/{channel}/share-links", json={"ttl_seconds": 86400}, headers=auth
+    )
+    return {
+        "channel": channel,
+        "post": best,
+        "native": native_with,
+        "native_empty": native_without,
+        "share_token": share.raise_for_status().json()["token"],
+    }
 
 
 async def block(route: Route) -> None:
@@ -97,6 +118,8 @@ async def main(base: str) -> None:
             '[data-testid="rule-item"], [data-testid="rules-empty"]',
             "alerts",
         ),
+        (f"#/channel/{c}/team", '[data-testid="member-item"]', "team"),
+        (f"#/channel/{c}/share", '[data-testid="share-item"]', "share-links"),
     ]
     if chosen["native"] is not None:
         screens.append(
@@ -130,8 +153,32 @@ async def main(base: str) -> None:
                         await page.evaluate("window.__tg.pressMain()")
                         await page.wait_for_selector('[data-testid="alert-form"]')
                         await shoot(page, "alerts-form", scheme)
+                    if name == "team":
+                        await page.evaluate("window.__tg.pressMain()")  # New invite
+                        await page.wait_for_selector('[data-testid="invite-form"]')
+                        await page.evaluate("window.__tg.pressMain()")  # Create invite
+                        await page.wait_for_selector('[data-testid="invite-created"]')
+                        await shoot(page, "team-invite", scheme)
+                    if name == "share-links":
+                        await page.evaluate("window.__tg.pressMain()")  # Create link
+                        await page.wait_for_selector('[data-testid="share-created"]')
+                        await shoot(page, "share-links-created", scheme)
                     await page.close()
                 await context.close()
+                # The shared view: an ordinary browser with only the link, no Telegram.
+                shared = await browser.new_context(
+                    viewport={"width": 390, "height": 844}, color_scheme=scheme, locale="en-US"
+                )
+                await shared.route("https://telegram.org/**", block)
+                page = await shared.new_page()
+                await page.goto(f"{base}/s#{chosen['share_token']}")
+                await page.wait_for_selector('[data-testid="chart-subscribers"] svg', timeout=30_000)
+                await shoot(page, "shared", scheme)
+                await page.goto(f"{base}/s#shr_{'x' * 43}")
+                await page.reload()
+                await page.wait_for_selector('[data-testid="screen-share-dead"]', timeout=30_000)
+                await shoot(page, "shared-unknown", scheme)
+                await shared.close()
         finally:
             await browser.close()
 

@@ -48,6 +48,8 @@ export interface Channel {
   title: string;
   username: string;
   role: ChannelRole;
+  /** True when the caller holds a share token (read-only, this channel only). */
+  shared?: boolean;
 }
 
 export interface User {
@@ -163,3 +165,63 @@ export type LiveMessage =
   | { type: "overview"; kind: string; event_at: string | null; overview: ChannelOverview }
   | { type: "heartbeat"; at: string }
   | { type: "pong" };
+
+export interface Member {
+  user_id: number;
+  first_name: string;
+  last_name: string;
+  username: string;
+  role: ChannelRole;
+  source: "telegram" | "invite" | "manual" | string | null;
+  granted_at: string | null;
+  revocable: boolean;
+}
+
+export interface Invite {
+  invite_id: number;
+  channel_id: number;
+  role: "analyst" | "viewer" | string;
+  single_use: boolean;
+  expires_at: string | null;
+  created_at: string;
+  created_by: number | null;
+  uses: number;
+}
+
+export interface CreatedInvite {
+  invite: Invite;
+  payload: string;
+  url: string | null;
+}
+
+export interface AcceptedInvite {
+  channel_id: number;
+  role: ChannelRole;
+  title: string;
+}
+
+export interface ShareLink {
+  link_id: number;
+  channel_id: number;
+  created_by: number | null;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  status: "active" | "revoked" | "expired" | string;
+}
+
+export interface CreatedShareLink {
+  link: ShareLink;
+  token: string;
+  url: string;
+}
+
+/** POST /api/v1/share/exchange. */
+export interface ShareExchange {
+  access_token: string;
+  expires_at: string;
+  channel_id: number;
+  channel: { channel_id: number; title: string; username: string };
+  link_expires_at: string;
+}

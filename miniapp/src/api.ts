@@ -2,20 +2,28 @@
 // bearer calls.
 
 import type {
+  AcceptedInvite,
   AlertRule,
   Alert,
   AlertKind,
   BestTime,
   Channel,
   ChannelOverview,
+  CreatedInvite,
+  CreatedShareLink,
   ErrorBody,
+  Invite,
+  Member,
   NativeStatsEntry,
   PostDetail,
   PostPage,
   PostSort,
   Session,
+  ShareExchange,
+  ShareLink,
   SubscriberSeries,
 } from "./api-types";
+import { isDeadLinkCode, markLinkDead, setSharedChannel, shareToken } from "./share";
 import { initData } from "./telegram";
 
 const BASE = "/api/v1";
@@ -60,7 +68,11 @@ async function fetchOk(path: string, init: RequestInit): Promise<Response> {
     if (isAbortError(error)) throw error;
     throw new ApiError(0, "NETWORK_ERROR", String(error));
   }
-  if (!response.ok) throw await toApiError(response);
+  if (!response.ok) {
+    const error = await toApiError(response);
+    if (isDeadLinkCode(error.code)) markLinkDead(error.code);
+    throw error;
+  }
   return response;
 }
 
@@ -96,15 +108,46 @@ async function launchData(): Promise<string> {
 let session: Session | null = null;
 let signingIn: Promise<Session> | null = null;
 
-/** Exchanges initData for an access token; concurrent callers share one exchange. */
+/**
+ * The shared view's sign-in: exchanges the share link for a read-only token for one
+ * channel. There is no refresh; the link is exchanged again before expiry or on a 401.
+ */
+async function exchangeShareLink(token: string): Promise<Session> {
+  const reply = await send<ShareExchange>("/share/exchange", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token }),
+  });
+  setSharedChannel({
+    channelId: reply.channel_id,
+    title: reply.channel.title,
+    username: reply.channel.username,
+    linkExpiresAt: reply.link_expires_at,
+  });
+  return {
+    access_token: reply.access_token,
+    expires_at: reply.expires_at,
+    user: { user_id: 0, first_name: "", username: "", language_code: navigator.language },
+    start_param: "",
+  };
+}
+
+/**
+ * Exchanges initData (or, in the shared view, the share link) for an access token;
+ * concurrent callers share one exchange. The shared view never uses Telegram's or the
+ * development login.
+ */
 export function signIn(): Promise<Session> {
   signingIn ??= (async () => {
     try {
-      const fresh = await send<Session>("/auth/telegram", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ init_data: await launchData() }),
-      });
+      const share = shareToken();
+      const fresh = share
+        ? await exchangeShareLink(share)
+        : await send<Session>("/auth/telegram", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ init_data: await launchData() }),
+          });
       session = fresh;
       return fresh;
     } finally {
@@ -144,13 +187,22 @@ function requestInit(current: Session, options: CallOptions): RequestInit {
   };
 }
 
+/** The current session, renewed when it ends within 30 s (share tokens have no refresh). */
+async function currentSession(): Promise<Session> {
+  const current = session;
+  if (current && Date.parse(current.expires_at) - Date.now() > 30_000) return current;
+  session = null;
+  return signIn();
+}
+
 /** A call with the access token; on 401 signs in again once and retries. */
 async function authorized(path: string, options: CallOptions): Promise<Response> {
-  const current = session ?? (await signIn());
+  const current = await currentSession();
   try {
     return await fetchOk(path, requestInit(current, options));
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) throw error;
+    // A dead share link stays dead: exchanging it again cannot help.
+    if (!(error instanceof ApiError && error.status === 401) || isDeadLinkCode(error.code)) throw error;
     if (session === current) session = null;
     const renewed = session ?? (await signIn());
     return fetchOk(path, requestInit(renewed, options));
@@ -254,4 +306,58 @@ export async function exportCsv(channelId: number, period: Period | null): Promi
   } catch (error) {
     throw new ApiError(0, "NETWORK_ERROR", String(error));
   }
+}
+
+export async function listMembers(channelId: number, signal?: AbortSignal): Promise<Member[]> {
+  const body = await call<{ members: Member[] }>(`/channels/${channelId}/members`, { signal });
+  return body.members;
+}
+
+export async function revokeMember(channelId: number, userId: number): Promise<boolean> {
+  const body = await call<{ revoked: boolean }>(`/channels/${channelId}/members/${userId}`, { method: "DELETE" });
+  return body.revoked;
+}
+
+export async function listInvites(channelId: number, signal?: AbortSignal): Promise<Invite[]> {
+  const body = await call<{ invites: Invite[] }>(`/channels/${channelId}/invites`, { signal });
+  return body.invites;
+}
+
+export function createInvite(
+  channelId: number,
+  role: "analyst" | "viewer",
+  singleUse: boolean,
+  validForSeconds: number | null,
+): Promise<CreatedInvite> {
+  return call(`/channels/${channelId}/invites`, {
+    method: "POST",
+    body: { role, single_use: singleUse, valid_for_seconds: validForSeconds },
+  });
+}
+
+export async function revokeInvite(channelId: number, inviteId: number): Promise<boolean> {
+  const body = await call<{ revoked: boolean }>(`/channels/${channelId}/invites/${inviteId}`, { method: "DELETE" });
+  return body.revoked;
+}
+
+/** Posts an `inv_...` start parameter: the caller's role on the channel now. */
+export function acceptInvite(payload: string): Promise<AcceptedInvite> {
+  return call("/invites/accept", { method: "POST", body: { payload } });
+}
+
+export async function listShareLinks(channelId: number, signal?: AbortSignal): Promise<ShareLink[]> {
+  const body = await call<{ links: ShareLink[] }>(
+    `/channels/${channelId}/share-links${query({ include_inactive: "true" })}`,
+    { signal },
+  );
+  return body.links;
+}
+
+export function createShareLink(channelId: number, ttlSeconds: number | null): Promise<CreatedShareLink> {
+  return call(`/channels/${channelId}/share-links`, { method: "POST", body: { ttl_seconds: ttlSeconds } });
+}
+
+export async function revokeShareLink(channelId: number, linkId: number): Promise<boolean> {
+  const body = await call<{ revoked: boolean }>(`/channels/${channelId}/share-links/${linkId}`, { method: "DELETE" });
+  return body.revoked;
 }

@@ -7,10 +7,13 @@
 //   #/channel/ID/best-time           best time to post
 //   #/channel/ID/native              Telegram's native statistics
 //   #/channel/ID/alerts              alert settings
+//   #/channel/ID/team                members and invites (admins and owners)
+//   #/channel/ID/share               share links (admins and owners)
+// The shared view (/s#shr_...) uses the same routes for its one channel.
 
 import { useEffect, useState } from "preact/hooks";
 
-export type Section = "posts" | "best-time" | "native" | "alerts";
+export type Section = "posts" | "best-time" | "native" | "alerts" | "team" | "share";
 
 export type Route =
   | { name: "channels" }
@@ -19,7 +22,7 @@ export type Route =
   | { name: "post"; channelId: number; messageId: number };
 
 const CHANNELS: Route = { name: "channels" };
-const SECTIONS: readonly Section[] = ["posts", "best-time", "native", "alerts"];
+const SECTIONS: readonly Section[] = ["posts", "best-time", "native", "alerts", "team", "share"];
 
 function isSection(text: string): text is Section {
   return (SECTIONS as readonly string[]).includes(text);
@@ -34,6 +37,11 @@ export function parseRoute(hash: string): Route {
   if (part === "post" && messageId !== undefined) return { name: "post", channelId, messageId: Number(messageId) };
   if (isSection(part) && messageId === undefined) return { name: "section", channelId, section: part };
   return CHANNELS;
+}
+
+/** A `startapp` invite (`inv_...`), which the app accepts after sign-in. */
+export function invitePayload(param: string | null | undefined): string | null {
+  return param && /^inv_[A-Za-z0-9_-]{1,60}$/.test(param) ? param : null;
 }
 
 /** A `startapp` deep link: `channel_<id>` opens the channel, `channel_<id>_post_<mid>` a post. */

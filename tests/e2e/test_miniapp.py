@@ -323,6 +323,18 @@ async def test_a_viewer_sees_no_management(stack: Stack, chromium_path: str, his
             chromium, stack, signed_init_data(stack, dev_user(stack)), f"/#/channel/{CHANNEL}"
         )
         await owner.get_by_test_id("nav-export").wait_for(timeout=20_000)
+        assert await owner.get_by_test_id("nav-share").count() == 1
+        # The owner's team: the member list holds the owner and the viewer granted above.
+        await owner.get_by_test_id("nav-team").click()
+        await owner.get_by_test_id("screen-team").wait_for()
+        await owner.get_by_test_id("member-item").first.wait_for(timeout=20_000)
+        roles = {
+            await item.get_attribute("data-user-id"): await item.get_attribute("data-role")
+            for item in await owner.get_by_test_id("member-item").all()
+        }
+        assert roles.get(str(dev_user(stack)["id"])) == "owner", roles
+        assert roles.get(str(VIEWER_ID)) == "viewer", roles
+        await owner.evaluate("window.__tg.pressBack()")
         await owner.get_by_test_id("nav-alerts").click()
         await owner.get_by_test_id("screen-alerts").wait_for()
         await eventually(
@@ -442,3 +454,76 @@ async def _text_is(locator: Any, text: str) -> bool:
 
 async def _more_than(locator: Any, count: int) -> bool:
     return bool(await locator.count() > count)
+
+
+async def test_a_share_link_opens_read_only_without_telegram_until_revoked(
+    stack: Stack, chromium_path: str, history: None
+) -> None:
+    owner_token = api_token(stack, signed_init_data(stack, dev_user(stack)))
+    auth = {"Authorization": f"Bearer {owner_token}"}
+    async with browser(chromium_path) as chromium:
+        # The owner creates the link in the app and sees its URL once.
+        owner = await telegram_page(
+            chromium,
+            stack,
+            signed_init_data(stack, dev_user(stack)),
+            f"/#/channel/{CHANNEL}/share",
+        )
+        await owner.get_by_test_id("screen-share").wait_for(timeout=20_000)
+        await owner.get_by_test_id("share-ttl-1").click()
+        await owner.evaluate("window.__tg.pressMain()")  # Create link
+        url = await owner.get_by_test_id("share-link").input_value(timeout=20_000)
+        token = url.split("#", 1)[1]
+        assert token.startswith("shr_"), url
+        active = owner.locator('[data-testid="share-item"][data-status="active"]')
+        await active.first.wait_for()
+
+        # A fresh browser: no Telegram, no development login; only the link.
+        context = await chromium.new_context(viewport={"width": 390, "height": 844})
+        await context.route("https://telegram.org/**", block)
+        await context.route("**/api/v1/dev/init-data", block)
+        await context.route("**/api/v1/auth/telegram", block)
+        shared = await context.new_page()
+        await shared.goto(f"{stack.url}/s#{token}")
+        dashboard = shared.locator(
+            f'[data-testid="screen-dashboard"][data-channel-id="{CHANNEL}"]'
+        )
+        await dashboard.wait_for(timeout=20_000)
+        await shared.get_by_test_id("shared-banner").wait_for()
+        assert "read-only" in await shared.get_by_test_id("shared-banner").inner_text()
+        await shared.get_by_test_id("metric-err").wait_for(timeout=20_000)
+        await shared.get_by_test_id("nav-posts").wait_for()
+        for hidden in ("nav-export", "nav-alerts", "nav-team", "nav-share", "back"):
+            assert await shared.get_by_test_id(hidden).count() == 0, hidden
+        assert token not in shared.url  # the secret left the address bar
+        # Nothing outside the link's scope: the channel list leads back to the dashboard.
+        await shared.evaluate("location.hash = '#/'")
+        await dashboard.wait_for()
+        await shared.evaluate(f"location.hash = '#/channel/{CHANNEL}/team'")
+        await dashboard.wait_for()
+
+        links = await asyncio.to_thread(_share_links, stack, auth)
+        link_id = next(link["link_id"] for link in links if link["status"] == "active")
+        with stack.api() as client:
+            client.delete(
+                f"/api/v1/channels/{CHANNEL}/share-links/{link_id}", headers=auth
+            ).raise_for_status()
+        await shared.reload()
+        dead = shared.get_by_test_id("screen-share-dead")
+        await dead.wait_for(timeout=20_000)
+        assert await dead.get_attribute("data-code") == "SHARE_LINK_REVOKED"
+        assert await shared.get_by_test_id("screen-dashboard").count() == 0
+
+        # The owner's list shows the link as revoked after a reload.
+        await owner.reload()
+        revoked = owner.locator(
+            f'[data-testid="share-item"][data-link-id="{link_id}"][data-status="revoked"]'
+        )
+        await revoked.wait_for(timeout=20_000)
+        await context.close()
+
+
+def _share_links(stack: Stack, auth: dict[str, str]) -> list[dict[str, Any]]:
+    with stack.api() as client:
+        reply = client.get(f"/api/v1/channels/{CHANNEL}/share-links", headers=auth)
+        return list(reply.raise_for_status().json()["links"])

@@ -17,6 +17,7 @@ import { useAsync, useNow, useThrottled } from "../hooks";
 import { t } from "../i18n";
 import { useLiveOverview } from "../live";
 import { navigate } from "../router";
+import { isSharedView } from "../share";
 import { periodDays as storedPeriodDays, setPeriodDays, type Days } from "../prefs";
 import { hapticSelection } from "../telegram";
 
@@ -179,7 +180,9 @@ export function ChannelDashboard({ channelId }: { channelId: number }) {
     return getSubscribers(channelId, { start, end }, length <= 8 ? "hour" : "day", signal);
   }, [channelId, chartKey]);
   const [channels] = useAsync((signal) => myChannels(signal), []);
-  const role = channels.data?.find((c) => c.channel_id === channelId)?.role ?? null;
+  const mine = channels.data?.find((c) => c.channel_id === channelId);
+  const role = mine?.role ?? null;
+  const shared = isSharedView() || mine?.shared === true;
 
   const live = useLiveOverview(channelId, (overview, kind) => {
     pushed.current = { overview, at: performance.now() };
@@ -203,10 +206,17 @@ export function ChannelDashboard({ channelId }: { channelId: number }) {
     { key: "posts", route: { name: "section", channelId, section: "posts" }, label: "nav.posts", hint: "nav.posts.hint", icon: "▤" },
     { key: "best-time", route: { name: "section", channelId, section: "best-time" }, label: "nav.best-time", hint: "nav.best-time.hint", icon: "◷" },
     { key: "native", route: { name: "section", channelId, section: "native" }, label: "nav.native", hint: "nav.native.hint", icon: "◔" },
-    { key: "alerts", route: { name: "section", channelId, section: "alerts" }, label: "nav.alerts", hint: "nav.alerts.hint", icon: "◉" },
   ];
-  if (roleAtLeast(role, "analyst")) {
+  // A share token is read-only and sees no alerts, export, team or share links.
+  if (!shared) {
+    items.push({ key: "alerts", route: { name: "section", channelId, section: "alerts" }, label: "nav.alerts", hint: "nav.alerts.hint", icon: "◉" });
+  }
+  if (!shared && roleAtLeast(role, "analyst")) {
     items.push({ key: "export", onClick: runExport, label: "nav.export", hint: "nav.export.hint", icon: "⇩", busy: exporting });
+  }
+  if (!shared && roleAtLeast(role, "admin")) {
+    items.push({ key: "team", route: { name: "section", channelId, section: "team" }, label: "nav.team", hint: "nav.team.hint", icon: "☺" });
+    items.push({ key: "share", route: { name: "section", channelId, section: "share" }, label: "nav.share", hint: "nav.share.hint", icon: "⚭" });
   }
 
   const chart = series.data ? <SubscriberChart series={series.data} /> : <div class="skeleton skeleton-chart" />;
