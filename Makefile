@@ -11,7 +11,7 @@ GEN_STAMP := gen/.stamp
 MINIAPP_SRC := $(shell find miniapp/src miniapp/index.html miniapp/package.json miniapp/tsconfig.json miniapp/vite.config.ts -type f 2>/dev/null)
 MINIAPP_STAMP := miniapp/dist/.stamp
 
-.PHONY: help setup run test lint fmt proto miniapp clean bench system-deps tools
+.PHONY: help setup run test test-resilience lint fmt proto miniapp clean bench system-deps tools
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -55,11 +55,13 @@ $(MINIAPP_STAMP): miniapp/node_modules/.installed $(MINIAPP_SRC)
 
 miniapp: $(MINIAPP_STAMP) ## build the Mini App into miniapp/dist
 
-system-deps: ## install the Debian packages the tests need (chromium, kubectl)
+system-deps: ## install the Debian packages the tests need (chromium, kubectl, wrk)
 	@command -v chromium >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v kubectl >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null; }
+	@command -v wrk >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 setup: $(VENV)/.installed .venv-tools/.installed node_modules/.installed $(GEN_STAMP) $(MINIAPP_STAMP) ## install everything
 
@@ -79,6 +81,13 @@ fmt: $(VENV)/.installed ## format the code
 
 test: setup system-deps lint ## lint, then every test against real PostgreSQL and Redis
 	$(BIN)/pytest -q
+
+# The drills in full: 30 s outages of the drills' own PostgreSQL and Redis, the analytics
+# service killed under load, and the collector and bot SIGKILL crash tests. `make test`
+# runs the same drills with 5 s outages (tests/resilience is part of the suite).
+test-resilience: setup ## resilience drills in full; prints each drill's figures
+	ANALYTICBOT_FULL_DRILLS=1 $(BIN)/pytest -q -s tests/resilience \
+	  tests/integration/collector/test_collector_crash.py tests/integration/bot/test_bot_crash.py
 
 bench: setup ## run the benchmarks and rewrite docs/benchmarks.md
 	$(BIN)/python -m bench

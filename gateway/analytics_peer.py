@@ -1,8 +1,9 @@
 """gRPC client of the analytics calls behind the channel resources (posts, series,
 export, live updates, alerts); the overview and the auth calls are in ``peers``.
 
-Unary calls carry the RPC deadline; the CSV export carries its own, longer one; the live
-stream none (it lasts as long as the socket). Every call forwards the user's token, so
+Unary calls carry the RPC deadline and pass the breaker and stale copies of
+``resilience.AnalyticsGuard`` when one is given; the CSV export carries its own, longer
+one; the live stream none (it lasts as long as the socket). Every call forwards the user's token, so
 analytics authorizes on its side too. A failed unary call raises ``APIError``; streams
 are returned as calls for the caller to read and cancel.
 """
@@ -18,6 +19,7 @@ from google.protobuf.message import Message
 
 from analyticbot.analytics.v1 import alerts_pb2, analytics_pb2, posts_pb2, series_pb2
 from gateway.errors import from_grpc
+from gateway.resilience import AnalyticsGuard
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
@@ -60,9 +62,15 @@ class AnalyticsPeer:
     """The analytics calls of the channel resources."""
 
     def __init__(
-        self, channel: grpc.aio.Channel, *, deadline_seconds: float, export_deadline_seconds: float
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        deadline_seconds: float,
+        export_deadline_seconds: float,
+        guard: AnalyticsGuard | None = None,
     ) -> None:
         self._channel = channel
+        self._guard = guard
         self._deadline = deadline_seconds
         self._export_deadline = export_deadline_seconds
 
@@ -79,8 +87,14 @@ class AnalyticsPeer:
             request_serializer=type(request).SerializeToString,
             response_deserializer=response.FromString,
         )
-        try:
+
+        async def send() -> Resp:
             return await method(request, timeout=self._deadline, metadata=metadata(token))
+
+        try:
+            if self._guard is None:
+                return await send()
+            return await self._guard.call(name, request, response, send)
         except grpc.aio.AioRpcError as exc:
             raise from_grpc(exc, codes=codes) from None
 

@@ -16,7 +16,20 @@ from quart import Quart
 from quart_schema import Info, QuartSchema, Server
 
 from gateway import miniapp
-from gateway.api import alerts, auth, dev, export, live, ops, posts, series, wellknown
+from gateway.api import (
+    alerts,
+    auth,
+    dev,
+    export,
+    invites,
+    live,
+    members,
+    ops,
+    posts,
+    series,
+    share_links,
+    wellknown,
+)
 from gateway.api import channels as channels_api
 from gateway.config import GatewaySettings
 from gateway.errors import register_error_handlers
@@ -25,6 +38,7 @@ from gateway.keys import KeyRing
 from gateway.metrics import install_metrics
 from gateway.openapi import GatewayOpenAPI
 from gateway.peers import PeerChannels
+from gateway.resilience import install_stale_headers
 from gateway.security import DOCS_PATH, install_security
 from gateway.state import EXTENSION, GatewayState
 from gateway.tracing import install_tracing
@@ -54,6 +68,7 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
     register_error_handlers(app)
     install_security(app, public_url=settings.public_url, max_body_bytes=settings.max_body_bytes)
     install_metrics(app)
+    install_stale_headers(app)
     install_tracing(app)
     install_guards(
         app, max_query_bytes=settings.max_query_bytes, max_header_bytes=settings.max_header_bytes
@@ -62,7 +77,7 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(channels_api.blueprint)
-    for resource in (posts, series, export, alerts, live):
+    for resource in (posts, series, export, alerts, live, members, invites, share_links):
         app.register_blueprint(resource.blueprint)
     app.register_blueprint(wellknown.blueprint)
     if settings.dev_login:

@@ -9,6 +9,7 @@ Rate limits use the ``limits`` notation (``"120/minute"``, several joined by ``;
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Self
 
@@ -19,6 +20,17 @@ from analyticbot.runtime.settings import BaseServiceSettings
 from gateway.ratelimit import parse_limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Telegram's rules for a bot's @username and a Mini App's short name (@BotFather).
+_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_APP_SHORT_NAME = re.compile(r"[A-Za-z0-9_]{3,30}")
+_LIMITS = (
+    "rate_limit_per_ip",
+    "rate_limit_per_user",
+    "rate_limit_auth_per_ip",
+    "rate_limit_per_share_link",
+    "rate_limit_share_exchange_per_ip",
+    "rate_limit_share_exchange_per_link",
+)
 
 
 class GatewaySettings(BaseServiceSettings):
@@ -52,12 +64,25 @@ class GatewaySettings(BaseServiceSettings):
     rate_limit_per_ip: str = "600/minute"
     rate_limit_per_user: str = "120/minute"
     rate_limit_auth_per_ip: str = "20/minute;200/hour"
+    # Share links: every request made with a share token counts against its link (all
+    # holders of a link share one budget); the exchange of a link's secret for a token is
+    # strict per client IP and per link, and refused while Redis is down.
+    rate_limit_per_share_link: str = "600/minute"
+    rate_limit_share_exchange_per_ip: str = "10/minute;100/hour"
+    rate_limit_share_exchange_per_link: str = "60/minute"
     # Prefix of the rate limit keys in Redis (tests use one per test).
     rate_limit_key_prefix: str = "analyticbot:ratelimit"
     # Redis connect/read timeout of the limiter, and how long to stop asking Redis after a
     # failure (reads pass, the auth exchange is refused meanwhile).
     rate_limit_redis_timeout_seconds: float = 0.25
     rate_limit_backoff_seconds: float = 5.0
+    # Stale-if-error copies of the dashboard reads in Redis (served, marked
+    # ``X-Cache: stale``, while analytics is unavailable) and how long one is kept; the
+    # breaker opens after that many consecutive failures of analytics, for that long.
+    stale_key_prefix: str = "analyticbot:stale"
+    stale_ttl_seconds: int = 600
+    breaker_threshold: int = 5
+    breaker_open_seconds: float = 3.0
     # How many reverse proxies append to X-Forwarded-For in front of the gateway; 0 means
     # the header is ignored and the peer address is the client.
     trusted_proxy_count: int = 0
@@ -66,6 +91,11 @@ class GatewaySettings(BaseServiceSettings):
     dev_login: bool = False
     dev_bot_token: SecretStr | None = None
     dev_user_id: int = 1_000_001
+    # The bot's @username (without @) and the Mini App's short name registered with
+    # @BotFather (the bot reads the same ANALYTICBOT_BOT_APP_SHORT_NAME). With both, an
+    # invite comes with its t.me/<bot>/<app>?startapp=<payload> link.
+    bot_username: str = ""
+    bot_app_short_name: str = ""
 
     @model_validator(mode="after")
     def _check_dev_login(self) -> Self:
@@ -87,7 +117,13 @@ class GatewaySettings(BaseServiceSettings):
                 raise ConfigError(f"ANALYTICBOT_{name.upper()} must be positive")
         if self.trusted_proxy_count < 0:
             raise ConfigError("ANALYTICBOT_TRUSTED_PROXY_COUNT must be 0 or more")
-        for name in ("rate_limit_per_ip", "rate_limit_per_user", "rate_limit_auth_per_ip"):
+        if self.bot_username and not _BOT_USERNAME.fullmatch(self.bot_username):
+            raise ConfigError("ANALYTICBOT_BOT_USERNAME must be a Telegram username without @")
+        if self.bot_app_short_name and not _APP_SHORT_NAME.fullmatch(self.bot_app_short_name):
+            raise ConfigError(
+                "ANALYTICBOT_BOT_APP_SHORT_NAME must be 3-30 characters of A-Z, a-z, 0-9, _"
+            )
+        for name in _LIMITS:
             try:
                 parse_limits(getattr(self, name))
             except ValueError:

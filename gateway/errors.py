@@ -62,8 +62,19 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str, bool]] = {
     grpc.StatusCode.INVALID_ARGUMENT: (400, "INVALID_ARGUMENT", True),
     grpc.StatusCode.UNAUTHENTICATED: (401, "UNAUTHENTICATED", True),
     grpc.StatusCode.PERMISSION_DENIED: (403, "FORBIDDEN", True),
+    grpc.StatusCode.FAILED_PRECONDITION: (409, "CONFLICT", True),
+    grpc.StatusCode.ALREADY_EXISTS: (409, "ALREADY_EXISTS", True),
     grpc.StatusCode.UNAVAILABLE: (503, "UNAVAILABLE", False),
     grpc.StatusCode.DEADLINE_EXCEEDED: (503, "UNAVAILABLE", False),
+}
+# The auth service's stable refusals of a share link (ExchangeShareLink, and CheckAccess
+# or analytics for a token whose link died) → the code the Mini App branches on.
+SHARE_LINK_CODES = {
+    "share link revoked": "SHARE_LINK_REVOKED",
+    "share link expired": "SHARE_LINK_EXPIRED",
+    "unknown share link": "SHARE_LINK_UNKNOWN",
+    "malformed share link": "SHARE_LINK_UNKNOWN",
+    "share link not found": "SHARE_LINK_UNKNOWN",
 }
 _FIXED_MESSAGES = {
     503: "a service is temporarily unavailable, retry later",
@@ -75,11 +86,14 @@ def from_grpc(
     error: grpc.aio.AioRpcError, *, codes: Mapping[grpc.StatusCode, str] | None = None
 ) -> APIError:
     """Translate a failed peer call; ``codes`` renames the code per call site (for
-    example NOT_FOUND from analytics becomes ``CHANNEL_NOT_FOUND``)."""
+    example NOT_FOUND from analytics becomes ``CHANNEL_NOT_FOUND``). A share link's
+    refusal keeps its own code wherever it comes from."""
     status_code = error.code()
     status, code, show = _GRPC_TO_HTTP.get(status_code, (500, "INTERNAL", False))
     code = (codes or {}).get(status_code, code)
     details = error.details() if show else None
+    if status_code == grpc.StatusCode.UNAUTHENTICATED and details in SHARE_LINK_CODES:
+        code = SHARE_LINK_CODES[details]
     message = details or _FIXED_MESSAGES.get(status) or HTTPStatus(status).phrase.lower()
     if status == 401:
         return APIError(

@@ -7,8 +7,9 @@ the raw request head as well), a body sent to an endpoint that takes none is 400
 beyond the size limit are 413 (``MAX_CONTENT_LENGTH``, see ``security``).
 
 Rates: the initData exchange and the dev login count per client IP against the strict
-auth limit and refuse while Redis is down; every other API call counts per client IP and
-passes while Redis is down. Probes (``/healthz``, ``/readyz``, ``/metrics``) and the
+auth limit, the share link exchange against its own strict limit (and per link, in its
+handler); these refuse while Redis is down. Every other API call counts per client IP
+and passes while Redis is down. Probes (``/healthz``, ``/readyz``, ``/metrics``) and the
 Mini App's static files are not counted. The per-user limit is applied where the token
 is verified (``state.authenticate``).
 """
@@ -23,6 +24,7 @@ from gateway.ratelimit import Policy, client_address
 from gateway.state import gateway_state
 
 AUTH_ENDPOINTS = frozenset({"auth.exchange_init_data", "dev.get_dev_init_data"})
+SHARE_EXCHANGE_ENDPOINT = "share_links.exchange_share_link"
 UNCOUNTED_BLUEPRINTS = frozenset({"ops", "miniapp"})
 
 
@@ -79,6 +81,9 @@ async def check_rate() -> None:
     )
     if endpoint in AUTH_ENDPOINTS:
         await limiter.check("auth", address, limiter.limits.auth_per_ip, Policy.FAIL_CLOSED)
+    elif endpoint == SHARE_EXCHANGE_ENDPOINT:
+        limits = limiter.limits.share_exchange_per_ip
+        await limiter.check("share-exchange", address, limits, Policy.FAIL_CLOSED)
     else:
         await limiter.check("ip", address, limiter.limits.per_ip, Policy.FAIL_OPEN)
 

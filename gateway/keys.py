@@ -10,19 +10,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
 from analyticbot.runtime.errors import Unauthenticated
-from analyticbot.runtime.tokens import Principal, TokenVerifier
+from analyticbot.runtime.tokens import Principal, TokenKind, TokenVerifier
 from gateway.errors import APIError, unauthenticated
 
 log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
+# What the gateway accepts: user access tokens everywhere, share tokens where a route
+# says so (the read routes of one channel). Service tokens never come from outside.
+USER: tuple[TokenKind, ...] = ("access",)
+USER_OR_SHARE: tuple[TokenKind, ...] = ("access", "share")
 # The public members of an Ed25519 JWK (RFC 8037) plus its metadata; anything else, a
 # private "d" above all, is never republished.
 PUBLIC_JWK_MEMBERS = ("kty", "crv", "x", "kid", "alg", "use")
@@ -30,10 +34,15 @@ PUBLIC_JWK_MEMBERS = ("kty", "crv", "x", "kid", "alg", "use")
 
 @dataclass(frozen=True)
 class Caller:
-    """A verified user and the token to forward to the services."""
+    """A verified user (or share link) and the token to forward to the services."""
 
     principal: Principal
     token: str
+
+    @property
+    def shared(self) -> bool:
+        """True for a read-only share token (one channel, ``view_analytics`` only)."""
+        return self.principal.kind == "share"
 
 
 class KeyRing:
@@ -94,9 +103,9 @@ class KeyRing:
             or self._clock() - self._last_kid_refresh >= self._min_refresh
         )
 
-    async def verify(self, token: str) -> Principal:
-        """The principal of a valid access token; 401 ``APIError`` otherwise, 503 while no
-        key set could be loaded yet."""
+    async def verify(self, token: str, kinds: Iterable[TokenKind] = USER) -> Principal:
+        """The principal of a valid token of one of ``kinds``; 401 ``APIError`` otherwise,
+        503 while no key set could be loaded yet."""
         if self._verifier is None:
             await self.refresh()
         try:
@@ -112,7 +121,7 @@ class KeyRing:
             except APIError as exc:
                 log.warning("key set refresh failed (%s)", exc.code)
         try:
-            return verifier.verify(token)
+            return verifier.verify(token, kinds=kinds)
         except Unauthenticated as exc:
             raise unauthenticated(str(exc), invalid_token=True) from None
 

@@ -1,4 +1,5 @@
-"""Serves the built Mini App: ``index.html`` for every non-API path, hashed assets.
+"""Serves the built Mini App: ``index.html`` for every non-API path (``/s`` too, the
+shared view's entry), hashed assets.
 
 ``index.html`` is revalidated on every load (``no-cache``) so a deploy shows at once;
 files under ``/assets`` carry a content hash in their names and are cached for a year.
@@ -14,6 +15,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
 
 from gateway.errors import APIError
+from gateway.security import SHARE_PAGE_PATH
 from gateway.state import gateway_state
 
 blueprint = Blueprint("miniapp", __name__)
@@ -45,6 +47,14 @@ async def _index() -> Response:
 @blueprint.get("/")
 @hide
 async def index() -> Response:
+    return await _index()
+
+
+@blueprint.get(SHARE_PAGE_PATH)
+@hide
+async def shared_view() -> Response:
+    """The shared view's entry (``/s#shr_...``): the same index.html, with the headers
+    ``security`` gives this path (no referrer, no index, no framing)."""
     return await _index()
 
 

@@ -22,6 +22,7 @@ from analyticbot.analytics.v1 import analytics_pb2
 from analyticbot.auth.v1 import auth_pb2
 from analyticbot.runtime.telemetry import insecure_channel
 from gateway.errors import APIError, from_grpc
+from gateway.resilience import AnalyticsGuard
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
@@ -71,8 +72,15 @@ def _metadata(token: str) -> tuple[tuple[str, str], ...]:
 class Peers:
     """The calls the gateway makes; each returns a message or raises ``APIError``."""
 
-    def __init__(self, channels: PeerChannels, *, deadline_seconds: float) -> None:
+    def __init__(
+        self,
+        channels: PeerChannels,
+        *,
+        deadline_seconds: float,
+        analytics_guard: AnalyticsGuard | None = None,
+    ) -> None:
         self._deadline = deadline_seconds
+        self._guard = analytics_guard
         auth, analytics = channels.auth, channels.analytics
         self._exchange = _method(
             auth,
@@ -160,7 +168,19 @@ class Peers:
             request.period_start.FromDatetime(start)
         if end is not None:
             request.period_end.FromDatetime(end)
-        return await self._call(self._overview, request, token=token, codes=CHANNEL_CODES)
+        if self._guard is None:
+            return await self._call(self._overview, request, token=token, codes=CHANNEL_CODES)
+        guard = self._guard
+
+        async def send() -> analytics_pb2.GetChannelOverviewResponse:
+            return await self._overview(request, timeout=self._deadline, metadata=_metadata(token))
+
+        try:
+            return await guard.call(
+                "GetChannelOverview", request, analytics_pb2.GetChannelOverviewResponse, send
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_grpc(exc, codes=CHANNEL_CODES) from None
 
     async def health(self, peer: str, *, deadline: float = 1.0) -> str:
         """The peer's overall ``grpc.health.v1`` status name, or the failure's code."""

@@ -1,4 +1,5 @@
-"""Rate limits in Redis: per client IP, per verified user, and stricter for the login.
+"""Rate limits in Redis: per client IP, per verified user (or share link), and stricter
+for the login and the exchange of a share link.
 
 Counting is the ``limits`` package's sliding window counter (two integers per key and
 window, one atomic Lua script per hit) over the ``redis.asyncio`` client the rest of the
@@ -9,8 +10,9 @@ When Redis cannot answer, each class of endpoint has its own policy:
 
 - ``Policy.FAIL_OPEN`` (API reads): the request passes and a warning is logged once per
   outage; an unlimited read is better than an outage of the whole API.
-- ``Policy.FAIL_CLOSED`` (initData exchange, dev login): 503 ``UNAVAILABLE``; without a
-  counter the login is an unthrottled oracle for forged launches.
+- ``Policy.FAIL_CLOSED`` (initData exchange, dev login, share link exchange): 503
+  ``UNAVAILABLE``; without a counter the login is an unthrottled oracle for forged
+  launches, and every share link guess costs a database lookup.
 
 After a failure the limiter stops asking Redis for ``backoff_seconds`` so an outage
 does not add a timeout to every request.
@@ -64,10 +66,14 @@ class Limits:
     per_ip: Sequence[RateLimitItem]
     per_user: Sequence[RateLimitItem]
     auth_per_ip: Sequence[RateLimitItem]
+    per_share_link: Sequence[RateLimitItem]
+    share_exchange_per_ip: Sequence[RateLimitItem]
+    share_exchange_per_link: Sequence[RateLimitItem]
 
     @classmethod
-    def parse(cls, per_ip: str, per_user: str, auth_per_ip: str) -> Limits:
-        return cls(parse_limits(per_ip), parse_limits(per_user), parse_limits(auth_per_ip))
+    def parse(cls, **texts: str) -> Limits:
+        """Each class from its ``limits`` notation, named as the fields are."""
+        return cls(**{name: parse_limits(text) for name, text in texts.items()})
 
 
 def client_address(remote_addr: str | None, forwarded_for: Sequence[str], trusted: int) -> str:

@@ -3,6 +3,9 @@
 The Mini App is a same-origin bundle: scripts from us and telegram.org (the WebApp
 SDK), no inline code. Telegram's web clients show it in a frame, so ``frame-ancestors``
 names them. No CORS headers are sent: the API is same-origin only.
+
+``/s`` is the shared view's entry (``/s#shr_...``), opened in a browser rather than in
+Telegram: no framing at all, no Referer sent anywhere, and kept out of search indexes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from urllib.parse import urlsplit
 from quart import Quart, Response, request
 
 DOCS_PATH = "/docs"
+SHARE_PAGE_PATH = "/s"
 SWAGGER_CDN = "https://cdnjs.cloudflare.com"
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
@@ -25,9 +29,9 @@ PERMISSIONS_POLICY = (
 )
 
 
-def content_security_policy(public_url: str | None = None) -> str:
+def content_security_policy(public_url: str | None = None, *, framed: bool = True) -> str:
     """The Mini App's policy; ``public_url`` adds its ws/wss origin for older browsers
-    whose ``'self'`` does not cover WebSockets."""
+    whose ``'self'`` does not cover WebSockets. ``framed`` False forbids every frame."""
     connect = ["'self'"]
     if public_url:
         parts = urlsplit(public_url)
@@ -43,7 +47,9 @@ def content_security_policy(public_url: str | None = None) -> str:
         "object-src": "'none'",
         "base-uri": "'self'",
         "form-action": "'self'",
-        "frame-ancestors": "'self' https://web.telegram.org https://*.telegram.org",
+        "frame-ancestors": "'self' https://web.telegram.org https://*.telegram.org"
+        if framed
+        else "'none'",
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
@@ -64,6 +70,7 @@ def docs_policy(body: bytes) -> str:
 def security_headers(public_url: str | None) -> Callable[[Response], Awaitable[Response]]:
     """An ``after_request`` hook adding the headers to every response, errors included."""
     policy = content_security_policy(public_url)
+    share_policy = content_security_policy(public_url, framed=False)
     hsts = public_url is not None and public_url.startswith("https://")
 
     async def add_headers(response: Response) -> Response:
@@ -74,6 +81,10 @@ def security_headers(public_url: str | None) -> Callable[[Response], Awaitable[R
             headers["Content-Security-Policy"] = policy
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        if request.path == SHARE_PAGE_PATH:
+            headers["Content-Security-Policy"] = share_policy
+            headers["Referrer-Policy"] = "no-referrer"
+            headers["X-Robots-Tag"] = "noindex"
         headers["Permissions-Policy"] = PERMISSIONS_POLICY
         headers["Cross-Origin-Resource-Policy"] = "same-origin"
         if hsts:

@@ -6,23 +6,28 @@ several apps (tests) never share clients.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from quart import current_app
 
+from analyticbot.runtime.cache import create_redis
+from analyticbot.runtime.tokens import TokenKind
 from gateway.analytics_peer import AnalyticsPeer
 from gateway.config import GatewaySettings
-from gateway.keys import Caller, KeyRing, bearer_token
+from gateway.keys import USER, Caller, KeyRing, bearer_token
 from gateway.peers import PeerChannels, Peers
 from gateway.ratelimit import Limits, Policy, RateLimiter
+from gateway.resilience import AnalyticsGuard, CircuitBreaker
+from gateway.team_peer import TeamPeer
 
 EXTENSION = "analyticbot_gateway"
 
 
 @dataclass
 class GatewayState:
-    """Per-app state; ``peers``, ``analytics`` and ``limiter`` exist between the startup
-    and shutdown hooks."""
+    """Per-app state; ``peers``, ``analytics``, ``team`` and ``limiter`` exist between the
+    startup and shutdown hooks."""
 
     settings: GatewaySettings
     keys: KeyRing
@@ -31,6 +36,8 @@ class GatewayState:
     _peers: Peers | None = field(default=None, repr=False)
     _analytics: AnalyticsPeer | None = field(default=None, repr=False)
     _limiter: RateLimiter | None = field(default=None, repr=False)
+    _team: TeamPeer | None = field(default=None, repr=False)
+    guard: AnalyticsGuard | None = field(default=None, repr=False)
 
     @property
     def peers(self) -> Peers:
@@ -45,6 +52,12 @@ class GatewayState:
         return self._analytics
 
     @property
+    def team(self) -> TeamPeer:
+        if self._team is None:
+            raise RuntimeError("the gateway is not started")
+        return self._team
+
+    @property
     def limiter(self) -> RateLimiter:
         if self._limiter is None:
             raise RuntimeError("the gateway is not started")
@@ -57,18 +70,37 @@ class GatewayState:
         self.channels = self.given_channels or PeerChannels.open(
             settings.auth_addr, settings.analytics_addr
         )
-        self._peers = Peers(self.channels, deadline_seconds=settings.rpc_deadline_seconds)
+        self.guard = AnalyticsGuard(
+            create_redis(
+                settings.redis_url.get_secret_value(), connect_timeout=0.25, command_timeout=0.25
+            ),
+            prefix=f"{settings.stale_key_prefix}:",
+            ttl_seconds=settings.stale_ttl_seconds,
+            breaker=CircuitBreaker(
+                threshold=settings.breaker_threshold, open_seconds=settings.breaker_open_seconds
+            ),
+        )
+        self._peers = Peers(
+            self.channels,
+            deadline_seconds=settings.rpc_deadline_seconds,
+            analytics_guard=self.guard,
+        )
         self._analytics = AnalyticsPeer(
             self.channels.analytics,
             deadline_seconds=settings.rpc_deadline_seconds,
             export_deadline_seconds=settings.export_deadline_seconds,
+            guard=self.guard,
         )
+        self._team = TeamPeer(self.channels.auth, deadline_seconds=settings.rpc_deadline_seconds)
         self._limiter = RateLimiter(
             settings.redis_url.get_secret_value(),
             Limits.parse(
-                settings.rate_limit_per_ip,
-                settings.rate_limit_per_user,
-                settings.rate_limit_auth_per_ip,
+                per_ip=settings.rate_limit_per_ip,
+                per_user=settings.rate_limit_per_user,
+                auth_per_ip=settings.rate_limit_auth_per_ip,
+                per_share_link=settings.rate_limit_per_share_link,
+                share_exchange_per_ip=settings.rate_limit_share_exchange_per_ip,
+                share_exchange_per_link=settings.rate_limit_share_exchange_per_link,
             ),
             key_prefix=settings.rate_limit_key_prefix,
             timeout_seconds=settings.rate_limit_redis_timeout_seconds,
@@ -82,6 +114,10 @@ class GatewayState:
         self.channels = None
         self._peers = None
         self._analytics = None
+        self._team = None
+        if self.guard is not None:
+            await self.guard.close()
+            self.guard = None
         if self._limiter is not None:
             await self._limiter.close()
             self._limiter = None
@@ -93,12 +129,19 @@ def gateway_state() -> GatewayState:
     return state
 
 
-async def authenticate(authorization: str | None) -> Caller:
-    """Verify the request's bearer token locally (401 when missing or invalid), then
-    count the call against the caller's own rate limit (429 beyond it)."""
+async def authenticate(authorization: str | None, kinds: Iterable[TokenKind] = USER) -> Caller:
+    """Verify the request's bearer token locally (401 when missing, invalid or of a kind
+    not in ``kinds``), then count the call against the caller's own rate limit (429
+    beyond it): a user's, or for a share token its link's, shared by all its holders.
+
+    Routes take share tokens through ``api.access``, which decides per route what a
+    share token may do."""
     state = gateway_state()
     token = bearer_token(authorization)
-    principal = await state.keys.verify(token)
-    limiter = state.limiter
-    await limiter.check("user", principal.subject, limiter.limits.per_user, Policy.FAIL_OPEN)
+    principal = await state.keys.verify(token, kinds)
+    limiter, limits = state.limiter, state.limiter.limits
+    if principal.kind == "share":
+        await limiter.check("share", principal.subject, limits.per_share_link, Policy.FAIL_OPEN)
+    else:
+        await limiter.check("user", principal.subject, limits.per_user, Policy.FAIL_OPEN)
     return Caller(principal=principal, token=token)

@@ -12,10 +12,27 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections speak JSON for json/jsonb columns."""
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    connect_timeout: float = 3.0,
+    command_timeout: float = 30.0,
+) -> asyncpg.Pool:
+    """A pool whose connections speak JSON for json/jsonb columns.
+
+    A connection attempt gives up after ``connect_timeout`` seconds, so while the server
+    is unreachable a call fails fast (UNAVAILABLE at the gRPC edge) instead of hanging;
+    ``command_timeout`` bounds each statement (callers' deadlines usually cut in first).
+    """
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        timeout=connect_timeout,
+        command_timeout=command_timeout,
     )
     assert pool is not None
     return pool

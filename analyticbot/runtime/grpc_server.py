@@ -39,6 +39,15 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.ClientCannotConnectError,
+    asyncpg.exceptions.ConnectionRejectionError,
+    # A server going down (pg_ctl stop -m fast, failover) ends running statements so.
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    # Releasing a connection the server dropped mid-statement ("cannot switch to state
+    # 15; another operation is in progress"): the driver's view of a broken connection.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
     redis.exceptions.ConnectionError,
@@ -161,6 +170,14 @@ class GrpcServer:
 
 Registrar = Callable[[grpc.aio.Server], None]
 
+# Accept the clients' keepalive pings (every 30 s, ``telemetry.KEEPALIVE_TIME_MS``) even
+# on a connection with no call in flight; the default minimum is 5 minutes, below which a
+# server answers pings with GOAWAY ``too_many_pings``.
+SERVER_OPTIONS = (
+    ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+)
+
 
 def build_server(
     registrars: Sequence[tuple[Registrar, str]],
@@ -177,7 +194,10 @@ def build_server(
     """
     # Tracing first, so the server span covers error translation and records the status
     # the ErrorInterceptor aborts with.
-    server = grpc.aio.server(interceptors=[server_interceptor(), ErrorInterceptor(), *interceptors])
+    server = grpc.aio.server(
+        interceptors=[server_interceptor(), ErrorInterceptor(), *interceptors],
+        options=SERVER_OPTIONS,
+    )
     names = tuple(name for _, name in registrars)
     for register, _ in registrars:
         register(server)

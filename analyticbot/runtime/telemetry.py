@@ -17,6 +17,7 @@ probes call every few seconds and which would bury the traces that matter.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any
@@ -112,6 +113,83 @@ def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
     return interceptors
 
 
+# Reads that may run twice with no effect, by service. Only these are retried: a write
+# (TrackChannel, CreateAlertRule, ExchangeInitData, RefreshTokens...) that timed out may
+# have happened, and the caller decides. Streams are never retried.
+IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
+    "analyticbot.analytics.v1.AnalyticsService": (
+        "GetChannelOverview",
+        "ComparePeriods",
+        "ListPosts",
+        "GetPost",
+        "GetBestTime",
+        "GetSubscriberSeries",
+        "ListNativeStats",
+        "ListAlertRules",
+        "ListAlerts",
+    ),
+    "analyticbot.auth.v1.AuthService": ("GetJwks", "CheckAccess", "ListMyChannels"),
+    "analyticbot.collector.v1.CollectorService": ("GetCollectionStatus", "ListTrackedChannels"),
+}
+
+
+def service_config() -> dict[str, Any]:
+    """The gRPC service config of every internal channel.
+
+    An idempotent read that fails with UNAVAILABLE (peer restarting, connection refused)
+    is tried up to 3 times, after a random pause of up to 0.1 s, then up to 0.2 s (gRPC
+    draws each backoff uniformly below the current bound, so the retries of many clients
+    spread out). The caller's deadline covers all attempts. Retry throttling stops retries
+    on a channel once failures outnumber successes (tokens below 5 of 10, each failure
+    -1, each success +0.1), so a peer that is down gets one attempt per call, not three.
+    """
+    return {
+        "methodConfig": [
+            {
+                "name": [
+                    {"service": service, "method": method}
+                    for service, methods in IDEMPOTENT_READS.items()
+                    for method in methods
+                ],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+        "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+    }
+
+
+# Keepalive pings every 30 s (10 s to answer) find a dead peer on an idle connection, and
+# long-lived streams (WatchChannel) notice it; servers accept pings this often
+# (``grpc_server.SERVER_OPTIONS``).
+KEEPALIVE_TIME_MS = 30_000
+KEEPALIVE_TIMEOUT_MS = 10_000
+
+
+def channel_options() -> list[tuple[str, Any]]:
+    """The options of every internal channel: service config, retries, keepalive."""
+    return [
+        ("grpc.service_config", json.dumps(service_config())),
+        ("grpc.enable_retries", 1),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        ("grpc.http2.max_pings_without_data", 0),
+        # Reconnect to a restarted peer within about a second, not after gRPC's default
+        # backoff of up to 120 s.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.min_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 1_000),
+    ]
+
+
 def insecure_channel(target: str) -> grpc.aio.Channel:
-    """A ``grpc.aio`` channel to a peer inside the cluster that propagates traces."""
-    return grpc.aio.insecure_channel(target, interceptors=client_interceptors())
+    """A ``grpc.aio`` channel to a peer inside the cluster that propagates traces and
+    retries idempotent reads (``service_config``). Every call still sets its deadline."""
+    return grpc.aio.insecure_channel(
+        target, options=channel_options(), interceptors=client_interceptors()
+    )

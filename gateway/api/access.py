@@ -1,19 +1,27 @@
 """Path ids and channel access checks shared by every channel resource.
 
-The gateway asks auth ``CheckAccess`` before it calls analytics and forwards the token,
-so analytics authorizes again on its side.
+The gateway asks auth ``CheckAccess`` before it calls a peer and forwards the token, so
+the peer authorizes again on its side.
+
+Share tokens (read-only, one channel) are taken only by the routes that say so
+(``share=True``: the channel's analytics reads). Elsewhere a share token is answered as
+a stranger (another channel: 404) or a viewer (its own channel: 403) would be, without
+asking any peer; never 401, which would send the shared page back to exchange its link
+in a loop.
 """
 
 from __future__ import annotations
 
 import re
 
+from quart import request
+
 from analyticbot.auth.v1 import auth_pb2
 from analyticbot.runtime.rbac import Permission
 from gateway.api import mapping
 from gateway.errors import APIError, channel_not_found
-from gateway.keys import Caller
-from gateway.state import gateway_state
+from gateway.keys import USER_OR_SHARE, Caller
+from gateway.state import authenticate, gateway_state
 
 _CHANNEL_ID = re.compile(r"-?[0-9]{1,19}")
 _POSITIVE_ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -46,3 +54,32 @@ async def require_access(caller: Caller, channel_id: int, permission: Permission
     raise APIError(
         403, "FORBIDDEN", f"the {role} role may not {permission.value.replace('_', ' ')}"
     )
+
+
+def read_only() -> APIError:
+    return APIError(403, "FORBIDDEN", "a share link may only view the channel's analytics")
+
+
+async def channel_caller(
+    channel_id: str, permission: Permission, *, share: bool = False
+) -> tuple[Caller, int]:
+    """The verified caller of a channel route and the channel id, once access is checked:
+    401 without a valid token, 400 for a bad id, 404/403 as ``require_access``. A share
+    token passes only where ``share`` is set, and only on its own channel."""
+    caller = await authenticate(request.headers.get("Authorization"), USER_OR_SHARE)
+    cid = parse_channel_id(channel_id)
+    if caller.shared:
+        if caller.principal.channel_id != cid:
+            raise channel_not_found()
+        if not share:
+            raise read_only()
+    await require_access(caller, cid, permission)
+    return caller, cid
+
+
+async def user_caller() -> Caller:
+    """The verified user of a route that no share token may use (403 for one)."""
+    caller = await authenticate(request.headers.get("Authorization"), USER_OR_SHARE)
+    if caller.shared:
+        raise read_only()
+    return caller

@@ -2,12 +2,13 @@
 on a channel and the alerts they raised.
 
 Reading needs ``view_analytics`` (a user sees only their own rules and alerts), creating
-and deleting rules ``manage_alerts`` — the same permissions analytics applies.
+and deleting rules ``manage_alerts`` — the same permissions analytics applies. Rules
+belong to users: a share token gets 403 on its own channel.
 """
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response
 from quart_schema import (
     document_response,
     security_scheme,
@@ -20,22 +21,19 @@ from quart_schema import (
 from analyticbot.analytics.v1 import alerts_pb2
 from analyticbot.runtime.rbac import Permission
 from gateway.api import insight_mapping
-from gateway.api.access import parse_channel_id, parse_positive_id, require_access
+from gateway.api.access import channel_caller, parse_positive_id
 from gateway.api.alert_schemas import AlertList, AlertRule, AlertRuleList, AlertsQuery, NewAlertRule
 from gateway.api.schemas import ErrorBody
 from gateway.keys import Caller
 from gateway.openapi import raw_response
-from gateway.state import authenticate, gateway_state
+from gateway.state import gateway_state
 
 blueprint = Blueprint("alerts", __name__, url_prefix="/api/v1/channels")
 tag_blueprint(blueprint, ["alerts"])
 
 
 async def _allowed(channel_id: str, permission: Permission) -> tuple[Caller, int]:
-    caller = await authenticate(request.headers.get("Authorization"))
-    cid = parse_channel_id(channel_id)
-    await require_access(caller, cid, permission)
-    return caller, cid
+    return await channel_caller(channel_id, permission)
 
 
 @blueprint.get("/<channel_id>/alert-rules")

@@ -2,10 +2,13 @@
 comparison of two periods.
 
 The gateway verifies the token locally, asks auth ``CheckAccess`` before it calls
-analytics, and forwards the token so analytics authorizes again on its side.
+analytics, and forwards the token so analytics authorizes again on its side. A share
+token sees its one channel, as a viewer, marked ``shared``.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from quart import Blueprint, request
 from quart_schema import (
@@ -19,9 +22,11 @@ from quart_schema import (
 from analyticbot.analytics.v1 import analytics_pb2
 from analyticbot.runtime.rbac import Permission
 from gateway.api import insight_mapping, mapping
-from gateway.api.access import parse_channel_id, require_access
+from gateway.api.access import channel_caller
 from gateway.api.insight_schemas import CompareQuery, Comparison
 from gateway.api.schemas import ChannelList, ErrorBody, Overview, OverviewQuery
+from gateway.errors import APIError
+from gateway.keys import USER_OR_SHARE, Caller
 from gateway.state import authenticate, gateway_state
 
 blueprint = Blueprint("channels", __name__, url_prefix="/api/v1/channels")
@@ -34,10 +39,32 @@ tag_blueprint(blueprint, ["channels"])
 @document_response(ErrorBody, 401)
 @document_response(ErrorBody, 503)
 async def list_channels() -> ChannelList:
-    """The channels the caller may see, with the caller's role on each."""
-    caller = await authenticate(request.headers.get("Authorization"))
+    """The channels the caller may see, with the caller's role on each. For a share
+    token: its one channel, role ``viewer``, ``shared`` true."""
+    caller = await authenticate(request.headers.get("Authorization"), USER_OR_SHARE)
+    if caller.shared:
+        return await _shared_channel(caller)
     response = await gateway_state().peers.list_my_channels(caller.token)
     return mapping.channels(response)
+
+
+async def _shared_channel(caller: Caller) -> ChannelList:
+    """The share token's channel, titled by analytics, which also checks that the link
+    is still live (401 ``SHARE_LINK_REVOKED`` / ``_EXPIRED`` otherwise). The last hour
+    is the cheapest overview that names the channel. A channel no longer tracked is an
+    empty list."""
+    channel_id = caller.principal.channel_id
+    assert channel_id is not None, "share tokens carry their channel"
+    end = datetime.now(UTC)
+    try:
+        response = await gateway_state().peers.channel_overview(
+            caller.token, channel_id, end - timedelta(hours=1), end
+        )
+    except APIError as exc:
+        if exc.code == "CHANNEL_NOT_FOUND":
+            return ChannelList(channels=[])
+        raise
+    return mapping.shared_channel(channel_id, response.title)
 
 
 @blueprint.get("/<channel_id>/overview")
@@ -51,9 +78,7 @@ async def list_channels() -> ChannelList:
 @document_response(ErrorBody, 503)
 async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Overview:
     """Headline numbers of the period [start, end) beside the previous equal period."""
-    caller = await authenticate(request.headers.get("Authorization"))
-    cid = parse_channel_id(channel_id)
-    await require_access(caller, cid, Permission.VIEW_ANALYTICS)
+    caller, cid = await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)
     response = await gateway_state().peers.channel_overview(
         caller.token, cid, query_args.start, query_args.end
     )
@@ -71,9 +96,7 @@ async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Overvi
 @document_response(ErrorBody, 503)
 async def compare_periods(channel_id: str, query_args: CompareQuery) -> Comparison:
     """Headline numbers of two periods side by side, each computed at its own end."""
-    caller = await authenticate(request.headers.get("Authorization"))
-    cid = parse_channel_id(channel_id)
-    await require_access(caller, cid, Permission.VIEW_ANALYTICS)
+    caller, cid = await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)
     message = analytics_pb2.ComparePeriodsRequest(channel_id=cid)
     message.first_start.FromDatetime(query_args.first_start)
     message.first_end.FromDatetime(query_args.first_end)

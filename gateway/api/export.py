@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import grpc
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response
 from quart_schema import (
     document_response,
     security_scheme,
@@ -24,11 +24,11 @@ from quart_schema import (
 from analyticbot.analytics.v1 import analytics_pb2
 from analyticbot.runtime.rbac import Permission
 from gateway.analytics_peer import CHANNEL_CODES, ExportCall, set_period
-from gateway.api.access import parse_channel_id, require_access
+from gateway.api.access import channel_caller
 from gateway.api.schemas import ErrorBody, PeriodQuery
 from gateway.errors import from_grpc
 from gateway.openapi import raw_response
-from gateway.state import authenticate, gateway_state
+from gateway.state import gateway_state
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,7 @@ async def _body(call: ExportCall, first: bytes | None) -> AsyncIterator[bytes]:
 async def export_csv(channel_id: str, query_args: PeriodQuery) -> Response:
     """Posts published in [start, end) (default: the last 30 days) as CSV. Needs
     ``export_data``."""
-    caller = await authenticate(request.headers.get("Authorization"))
-    cid = parse_channel_id(channel_id)
-    await require_access(caller, cid, Permission.EXPORT_DATA)
+    caller, cid = await channel_caller(channel_id, Permission.EXPORT_DATA)
     message = analytics_pb2.ExportPostsCsvRequest(channel_id=cid)
     set_period(message, query_args.start, query_args.end)
     call = gateway_state().analytics.export_posts_csv(caller.token, message)

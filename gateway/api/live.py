@@ -6,7 +6,9 @@ browsers cannot set ``Authorization`` on a WebSocket, and a token in the URL or 
 and asks auth ``CheckAccess``, answers ``ready``, then bridges one analytics
 ``WatchChannel`` stream per socket (analytics fans one ingest event out to its streams
 itself). It sends a heartbeat, rechecks access periodically, closes with 4401 when the
-token expires (unless the client sent a fresh one), 4403/4404 when access is lost.
+token expires (unless the client sent a fresh one) or its share link died, 4403/4404
+when access is lost. A share token watches its own channel like a viewer; a renewal
+must come from the same user or the same link (the same ``sub``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from gateway.api.live_protocol import (
     ready,
 )
 from gateway.errors import APIError
-from gateway.keys import Caller
+from gateway.keys import USER_OR_SHARE, Caller
 from gateway.metrics import WEBSOCKET_CLIENTS
 from gateway.ratelimit import Policy, client_address
 from gateway.state import authenticate, gateway_state
@@ -85,7 +87,7 @@ class LiveSession:
                 await websocket.send('{"type":"pong"}')
                 continue
             try:
-                caller = await authenticate(f"Bearer {parsed.token}")
+                caller = await authenticate(f"Bearer {parsed.token}", USER_OR_SHARE)
             except APIError as exc:
                 return close_for_api_error(exc)
             if caller.principal.subject != self.caller.principal.subject:
@@ -158,7 +160,9 @@ async def _open(channel_id: str) -> LiveSession | Close:
     except APIError:
         return Close(4404, "channel not found")
     try:
-        caller = await authenticate(f"Bearer {parsed.token}")
+        caller = await authenticate(f"Bearer {parsed.token}", USER_OR_SHARE)
+        if caller.shared and caller.principal.channel_id != cid:
+            return Close(4404, "channel not found")
         await require_access(caller, cid, Permission.VIEW_ANALYTICS)
     except APIError as exc:
         return close_for_api_error(exc)

@@ -80,9 +80,25 @@ def channels(response: auth_pb2.ListMyChannelsResponse) -> schemas.ChannelList:
     return schemas.ChannelList(
         channels=[
             schemas.Channel(
-                channel_id=c.channel_id, title=c.title, username=c.username, role=role(c.role)
+                channel_id=c.channel_id,
+                title=c.title,
+                username=c.username,
+                role=role(c.role),
+                shared=False,
             )
             for c in response.channels
+        ]
+    )
+
+
+def shared_channel(channel_id: int, title: str) -> schemas.ChannelList:
+    """What a share token sees: its channel, read-only. The username is not known to
+    analytics; the exchange response carries it."""
+    return schemas.ChannelList(
+        channels=[
+            schemas.Channel(
+                channel_id=channel_id, title=title, username="", role="viewer", shared=True
+            )
         ]
     )
 

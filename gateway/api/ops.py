@@ -28,15 +28,20 @@ async def healthz() -> Health:
 @validate_response(Readiness, 200)
 @validate_response(Readiness, 503)
 async def readyz() -> tuple[Readiness, int]:
-    """Readiness: auth and analytics report SERVING and the key set is loaded."""
+    """Readiness: auth and analytics report SERVING and the key set is loaded. Redis is
+    reported but does not gate: without it rate limits fall back to their policy and
+    stale copies are missing, while every fresh read still works."""
     state = gateway_state()
-    auth, analytics = await asyncio.gather(
-        state.peers.health("auth"), state.peers.health("analytics")
+    guard = state.guard
+    assert guard is not None
+    auth, analytics, redis = await asyncio.gather(
+        state.peers.health("auth"), state.peers.health("analytics"), guard.redis_status()
     )
     checks = {
         "auth": auth,
         "analytics": analytics,
         "keys": "LOADED" if state.keys.loaded else "NOT_LOADED",
+        "redis": redis,
     }
     ready = auth == _SERVING and analytics == _SERVING and state.keys.loaded
     return Readiness(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503

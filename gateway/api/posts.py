@@ -3,7 +3,7 @@ post in detail. Needs ``view_analytics``."""
 
 from __future__ import annotations
 
-from quart import Blueprint, request
+from quart import Blueprint
 from quart_schema import (
     document_response,
     security_scheme,
@@ -16,10 +16,10 @@ from analyticbot.analytics.v1 import posts_pb2
 from analyticbot.runtime.rbac import Permission
 from gateway.analytics_peer import set_period
 from gateway.api import insight_mapping
-from gateway.api.access import parse_channel_id, parse_positive_id, require_access
+from gateway.api.access import channel_caller, parse_positive_id
 from gateway.api.insight_schemas import PostDetail, PostPage, PostsQuery
 from gateway.api.schemas import ErrorBody
-from gateway.state import authenticate, gateway_state
+from gateway.state import gateway_state
 
 blueprint = Blueprint("posts", __name__, url_prefix="/api/v1/channels")
 tag_blueprint(blueprint, ["posts"])
@@ -40,9 +40,7 @@ async def list_posts(channel_id: str, query_args: PostsQuery) -> PostPage:
     Sorted by ``sort`` in ``order``; posts without a value for the sort metric come last.
     Pass ``next_cursor`` back as ``cursor`` for the next page.
     """
-    caller = await authenticate(request.headers.get("Authorization"))
-    cid = parse_channel_id(channel_id)
-    await require_access(caller, cid, Permission.VIEW_ANALYTICS)
+    caller, cid = await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)
     message = posts_pb2.ListPostsRequest(
         channel_id=cid,
         sort=insight_mapping.SORTS[query_args.sort],
@@ -67,9 +65,7 @@ async def list_posts(channel_id: str, query_args: PostsQuery) -> PostPage:
 async def get_post(channel_id: str, message_id: str) -> PostDetail:
     """One post: its metrics, view curve beside the channel's median curve, and its
     reactions by emoji. 404 ``POST_NOT_FOUND`` for an unknown or deleted post."""
-    caller = await authenticate(request.headers.get("Authorization"))
-    cid = parse_channel_id(channel_id)
+    caller, cid = await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)
     mid = parse_positive_id(message_id, "INVALID_MESSAGE_ID", "message id")
-    await require_access(caller, cid, Permission.VIEW_ANALYTICS)
     response = await gateway_state().analytics.get_post(caller.token, cid, mid)
     return insight_mapping.post_detail(response)

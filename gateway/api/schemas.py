@@ -60,6 +60,9 @@ class Channel(BaseModel):
     title: str
     username: str
     role: RoleName
+    shared: bool = Field(
+        description="True when seen through a share link: read-only, this channel only."
+    )
 
 
 class ChannelList(BaseModel):

@@ -1,9 +1,9 @@
 """``/api/v1/channels/<id>/{best-time,subscribers,native-stats}``: a channel's time
-series and heatmap. Needs ``view_analytics``."""
+series and heatmap. Needs ``view_analytics``; share tokens read them too."""
 
 from __future__ import annotations
 
-from quart import Blueprint, request
+from quart import Blueprint
 from quart_schema import (
     document_response,
     security_scheme,
@@ -16,7 +16,7 @@ from analyticbot.analytics.v1 import analytics_pb2, series_pb2
 from analyticbot.runtime.rbac import Permission
 from gateway.analytics_peer import set_period
 from gateway.api import insight_mapping
-from gateway.api.access import parse_channel_id, require_access
+from gateway.api.access import channel_caller
 from gateway.api.insight_schemas import (
     BestTime,
     NativeStatsList,
@@ -26,17 +26,14 @@ from gateway.api.insight_schemas import (
 )
 from gateway.api.schemas import ErrorBody, PeriodQuery
 from gateway.keys import Caller
-from gateway.state import authenticate, gateway_state
+from gateway.state import gateway_state
 
 blueprint = Blueprint("series", __name__, url_prefix="/api/v1/channels")
 tag_blueprint(blueprint, ["series"])
 
 
 async def _allowed(channel_id: str) -> tuple[Caller, int]:
-    caller = await authenticate(request.headers.get("Authorization"))
-    cid = parse_channel_id(channel_id)
-    await require_access(caller, cid, Permission.VIEW_ANALYTICS)
-    return caller, cid
+    return await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)
 
 
 @blueprint.get("/<channel_id>/best-time")

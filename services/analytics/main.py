@@ -14,6 +14,7 @@ import redis.asyncio as redis
 
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
+from analyticbot.runtime.dependencies import watch_dependencies
 from analyticbot.runtime.grpc_server import GrpcServer, build_server, run_until_signal
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.metrics import serve_metrics
@@ -96,6 +97,7 @@ async def main() -> None:
     ]
     try:
         server = build(pool, authorizer, port=settings.grpc_port, hub=hub, cache=cache)
+        tasks.append(watch_dependencies(server, pool, client, keys_loaded=lambda: keys.loaded))
         await run_until_signal(server, grace=settings.shutdown_grace_seconds)
     finally:
         for task in tasks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from analyticbot.runtime.db import create_pool
+from analyticbot.runtime.dependencies import watch_dependencies
 from analyticbot.runtime.grpc_server import GrpcServer, build_server, run_until_signal
 from analyticbot.runtime.initdata import InitDataValidator, telegram_public_key
 from analyticbot.runtime.logging import configure_logging
@@ -83,6 +84,10 @@ async def main() -> None:
     try:
         server = build(build_service(settings, pool), port=settings.grpc_port)
         serve_metrics(settings.metrics_port)
-        await run_until_signal(server)
+        watcher = watch_dependencies(server, pool)
+        try:
+            await run_until_signal(server)
+        finally:
+            watcher.cancel()
     finally:
         await pool.close()

@@ -19,6 +19,7 @@ import redis.asyncio as redis
 from analyticbot.collector.v1 import collector_pb2_grpc
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
+from analyticbot.runtime.dependencies import watch_dependencies
 from analyticbot.runtime.grpc_server import GrpcServer, build_server, run_until_signal
 from analyticbot.runtime.jwks import JwksKeyRing, grpc_jwks_fetcher
 from analyticbot.runtime.logging import configure_logging
@@ -214,9 +215,13 @@ async def main() -> None:
             log.info("tracking %d simulated channels from %s", len(tracked), clock.now())
         tasks.append(asyncio.create_task(app.scheduler.run_forever(stop)))
         queue_metrics = asyncio.create_task(watch_queue(pool, clock))
+        watcher = watch_dependencies(
+            app.server, pool, redis_client, keys_loaded=lambda: keys.loaded
+        )
 
         async def on_stop() -> None:
             queue_metrics.cancel()
+            watcher.cancel()
             stop.set()
             await asyncio.gather(*tasks[1:])
             tasks[0].cancel()

@@ -28,6 +28,11 @@ KUBERNETES_VERSION = "1.32.0"
 DEPLOYABLES = ("collector", "analytics", "auth", "gateway", "bot")
 GRPC_SERVICES = ("collector", "analytics", "auth")
 GRPC_PORT = 50051
+GRPC_SERVICE_NAMES = {
+    "collector": "analyticbot.collector.v1.CollectorService",
+    "analytics": "analyticbot.analytics.v1.AnalyticsService",
+    "auth": "analyticbot.auth.v1.AuthService",
+}
 TMP = "/tmp"  # noqa: S108 - the pods' emptyDir mount path; this test writes no file there
 # checkov findings accepted on purpose, by check id and the overlays they apply to; each
 # one is argued in docs/decisions.md (a test below insists on it).
@@ -293,9 +298,14 @@ def test_services_have_probes_and_drain_before_exit(overlay: str) -> None:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert probe in container, f"{name}: {probe}"
         if name in GRPC_SERVICES:
-            # Native gRPC probes on grpc.health.v1 (overall status, service "").
+            # Native gRPC probes on grpc.health.v1: readiness on the service's own status
+            # (it follows PostgreSQL and Redis), liveness and startup on the overall
+            # status "" (the process only), so a store outage never restarts pods.
             assert container["readinessProbe"]["grpc"]["port"] == GRPC_PORT, name
+            assert container["readinessProbe"]["grpc"]["service"] == GRPC_SERVICE_NAMES[name]
             assert container["livenessProbe"]["grpc"]["port"] == GRPC_PORT, name
+            for probe in ("livenessProbe", "startupProbe"):
+                assert container[probe]["grpc"].get("service", "") == "", f"{name}: {probe}"
         else:
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name

@@ -16,9 +16,9 @@ import sys
 import time
 from datetime import datetime
 
-import asyncpg
 import redis.asyncio as redis
 
+from analyticbot.runtime.db import create_pool
 from services.collector.clock import ManualClock
 from services.collector.events import EventPublisher
 from services.collector.repository import Conn
@@ -57,7 +57,7 @@ class ProbedCollector(Collector):
 async def main(argv: list[str]) -> None:
     database_url, redis_url, owner, lease, seed, *numbers = argv
     prefix = f"crashprobe:{seed}"
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    pool = await create_pool(database_url, min_size=1, max_size=4)  # JSON codecs, as in main
     probe = redis.Redis.from_url(redis_url)
     clock = ManualClock(START)
     source = SimulatedSource(int(seed), clock, START - CRASH_HISTORY)

@@ -36,6 +36,18 @@ from tests.integration.gateway.fake_data import (
 KNOWN_CHANNELS = (CHANNEL_ID, VIEWER_ONLY_CHANNEL_ID)
 SECOND_PAGE = "page-2"
 TOO_FEW = missing(metric_pb2.UNAVAILABLE_REASON_TOO_FEW_POSTS)
+SHARE_READS = frozenset(
+    {
+        "GetChannelOverview",
+        "ComparePeriods",
+        "ListPosts",
+        "GetPost",
+        "GetBestTime",
+        "GetSubscriberSeries",
+        "ListNativeStats",
+        "WatchChannel",
+    }
+)
 
 
 def _period(request: Any, default: timedelta) -> tuple[datetime, datetime]:
@@ -58,9 +70,15 @@ def overview(channel_id: int, start: datetime, end: datetime) -> Any:
 class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
     """One known channel with fixed numbers; the previous period has no posts."""
 
-    def __init__(self, log: PeerLog, verify: Callable[[str], Principal]) -> None:
+    def __init__(
+        self,
+        log: PeerLog,
+        verify: Callable[[str], Principal],
+        require_live_link: Callable[[Principal], None],
+    ) -> None:
         self.log = log
         self.verify = verify
+        self.require_live_link = require_live_link
         self.requests: list[Any] = []
         self.denied_subjects: set[str] = set()
         # The export yields export_chunks chunks; the last waits for export_gate.
@@ -78,6 +96,11 @@ class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
         self.requests.append(request)
         if principal.subject in self.denied_subjects:
             raise PermissionDenied("the viewer role may not do this")
+        if principal.kind == "share":
+            # rbac.authorize: its own channel's reads only, and only while the link lives.
+            if principal.channel_id != request.channel_id or method not in SHARE_READS:
+                raise NotFound("channel not found")
+            self.require_live_link(principal)
         if request.channel_id not in KNOWN_CHANNELS:
             raise NotFound(f"channel {request.channel_id} not found")
         return principal

@@ -15,6 +15,8 @@ BOT_TOKEN = "123456:dev-bot-token-for-tests"
 USER_ID = 1_000_001
 OTHER_USER_ID = 2_000_002
 VIEWER_USER_ID = 3_000_003
+ANALYST_USER_ID = 4_000_004
+ADMIN_USER_ID = 5_000_005
 CHANNEL_ID = -1001234567890
 VIEWER_ONLY_CHANNEL_ID = -1009999
 UNKNOWN_CHANNEL_ID = -1005555
@@ -24,10 +26,13 @@ YOUNG_POST_ID = 102
 
 # user → channel → role. VIEWER_ONLY_CHANNEL_ID exists but USER_ID's role there is too
 # low for the fake (it requires "analyst" even to view, for the test's sake);
-# VIEWER_USER_ID may view CHANNEL_ID but not export or manage alerts.
+# VIEWER_USER_ID may view CHANNEL_ID but not export or manage alerts; ANALYST_USER_ID
+# may export but not manage the team; ADMIN_USER_ID manages the team and share links.
 GRANTS: dict[int, dict[int, auth_pb2.Role]] = {
     USER_ID: {CHANNEL_ID: auth_pb2.ROLE_OWNER, VIEWER_ONLY_CHANNEL_ID: auth_pb2.ROLE_VIEWER},
     VIEWER_USER_ID: {CHANNEL_ID: auth_pb2.ROLE_VIEWER},
+    ANALYST_USER_ID: {CHANNEL_ID: auth_pb2.ROLE_ANALYST},
+    ADMIN_USER_ID: {CHANNEL_ID: auth_pb2.ROLE_ADMIN},
 }
 MINIMUM_ROLE = {CHANNEL_ID: auth_pb2.ROLE_VIEWER, VIEWER_ONLY_CHANNEL_ID: auth_pb2.ROLE_ANALYST}
 
@@ -38,6 +43,8 @@ class PeerLog:
 
     tokens: dict[str, list[str]] = field(default_factory=dict)
     jwks_fetches: int = 0
+    # Secrets presented to ExchangeShareLink, in order.
+    exchanged: list[str] = field(default_factory=list)
 
     def record(self, method: str, context: Any) -> str:
         token = bearer(context.invocation_metadata() or ())

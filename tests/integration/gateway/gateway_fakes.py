@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,6 +26,8 @@ from analyticbot.runtime.rbac import PERMISSIONS
 from analyticbot.runtime.tokens import SigningKey, TokenSigner, TokenVerifier
 from tests.integration.gateway.fake_analytics import FakeAnalytics
 from tests.integration.gateway.fake_data import (
+    ADMIN_USER_ID,
+    ANALYST_USER_ID,
     BOT_TOKEN,
     CHANNEL_ID,
     GRANTS,
@@ -38,8 +42,11 @@ from tests.integration.gateway.fake_data import (
     YOUNG_POST_ID,
     PeerLog,
 )
+from tests.integration.gateway.fake_team import FakeShareLink, FakeTeam
 
 __all__ = [
+    "ADMIN_USER_ID",
+    "ANALYST_USER_ID",
     "BOT_TOKEN",
     "CHANNEL_ID",
     "GRANTS",
@@ -54,6 +61,7 @@ __all__ = [
     "YOUNG_POST_ID",
     "FakeAnalytics",
     "FakeAuth",
+    "FakeShareLink",
     "Peers",
     "start_peers",
 ]
@@ -70,10 +78,11 @@ class NotUsed:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not used by the gateway")
 
 
-class FakeAuth(NotUsed, auth_pb2_grpc.AuthServiceServicer):
+class FakeAuth(NotUsed, FakeTeam, auth_pb2_grpc.AuthServiceServicer):
     """Validates initData with the Telegram HMAC rule and issues real EdDSA tokens."""
 
     def __init__(self, log: PeerLog) -> None:
+        FakeTeam.__init__(self)
         self.log = log
         self.signer = TokenSigner([SigningKey.generate()])
 
@@ -81,10 +90,9 @@ class FakeAuth(NotUsed, auth_pb2_grpc.AuthServiceServicer):
         self.signer = TokenSigner([SigningKey.generate()])
 
     def _user(self, context: Any, method: str) -> int:
-        token = self.log.record(method, context)
-        principal = TokenVerifier(self.signer.jwks()).verify(token)
-        assert principal.user_id is not None
-        return principal.user_id
+        user_id = self.principal(context, method, ("access",)).user_id
+        assert user_id is not None
+        return user_id
 
     async def ExchangeInitData(
         self, request: Any, context: Any
@@ -112,16 +120,27 @@ class FakeAuth(NotUsed, auth_pb2_grpc.AuthServiceServicer):
 
     async def ListMyChannels(self, request: Any, context: Any) -> auth_pb2.ListMyChannelsResponse:
         user_id = self._user(context, "ListMyChannels")
+        channels = set(GRANTS.get(user_id, {})) | set(self.accepted.get(user_id, {}))
         return auth_pb2.ListMyChannelsResponse(
             channels=[
-                auth_pb2.ChannelAccess(channel_id=cid, title=f"Channel {cid}", role=role)
-                for cid, role in GRANTS.get(user_id, {}).items()
+                auth_pb2.ChannelAccess(
+                    channel_id=cid, title=f"Channel {cid}", role=self.role_of(user_id, cid)
+                )
+                for cid in sorted(channels)
+                if self.role_of(user_id, cid) != auth_pb2.ROLE_UNSPECIFIED
             ]
         )
 
     async def CheckAccess(self, request: Any, context: Any) -> auth_pb2.CheckAccessResponse:
-        user_id = self._user(context, "CheckAccess")
-        role = GRANTS.get(user_id, {}).get(request.channel_id, auth_pb2.ROLE_UNSPECIFIED)
+        principal = self.principal(context, "CheckAccess", ("access", "share"))
+        if principal.kind == "share":
+            if principal.channel_id != request.channel_id:
+                return auth_pb2.CheckAccessResponse(allowed=False)
+            self.require_live_link(principal)
+            allowed = request.permission == "view_analytics"
+            return auth_pb2.CheckAccessResponse(allowed=allowed, role=auth_pb2.ROLE_VIEWER)
+        assert principal.user_id is not None
+        role = self.role_of(principal.user_id, request.channel_id)
         required = max(
             MINIMUM_ROLE.get(request.channel_id, auth_pb2.ROLE_VIEWER),
             REQUIRED_ROLE[request.permission],
@@ -138,40 +157,10 @@ class FakeAuth(NotUsed, auth_pb2_grpc.AuthServiceServicer):
     async def IssueServiceToken(self, request: Any, context: Any) -> Any:
         return await self._not_used(context)
 
-    async def AcceptInvite(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def CreateInvite(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def ListInvites(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def ListMembers(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
     async def ListUserChannels(self, request: Any, context: Any) -> Any:
         return await self._not_used(context)
 
-    async def RevokeGrant(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def RevokeInvite(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
     async def SyncChannelAdmins(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def CreateShareLink(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def ExchangeShareLink(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def ListShareLinks(self, request: Any, context: Any) -> Any:
-        return await self._not_used(context)
-
-    async def RevokeShareLink(self, request: Any, context: Any) -> Any:
         return await self._not_used(context)
 
 
@@ -186,6 +175,24 @@ class Peers:
     def token(self, user_id: int = USER_ID, *, ttl_seconds: int = 900) -> str:
         return self.auth.signer.issue("access", str(user_id), ttl_seconds)[0]
 
+    def share_link(self, channel_id: int = CHANNEL_ID) -> FakeShareLink:
+        """A live share link to ``channel_id`` for a week, as if an admin made it."""
+        link = auth_pb2.ShareLink(
+            link_id=len(self.auth.share_links) + 1, channel_id=channel_id, created_by=USER_ID
+        )
+        now = datetime.now(UTC)
+        link.created_at.FromDatetime(now)
+        link.expires_at.FromDatetime(now + timedelta(days=7))
+        created = FakeShareLink(link=link, token="shr_" + secrets.token_urlsafe(32))
+        self.auth.share_links[link.link_id] = created
+        return created
+
+    def share_token(self, link: FakeShareLink | None = None, *, ttl_seconds: int = 900) -> str:
+        """A share token exchanged from ``link`` (a new live link by default)."""
+        link = link or self.share_link()
+        subject, cid = f"share:{link.link.link_id}", link.link.channel_id
+        return self.auth.signer.issue("share", subject, ttl_seconds, extra={"cid": cid})[0]
+
     async def stop(self) -> None:
         await self.auth_server.stop(0)
         await self.analytics_server.stop(0)
@@ -195,7 +202,11 @@ async def start_peers() -> Peers:
     """Both fakes in real ``grpc.aio`` servers on port 0 of this event loop."""
     log = PeerLog()
     auth = FakeAuth(log)
-    analytics = FakeAnalytics(log, lambda token: TokenVerifier(auth.signer.jwks()).verify(token))
+    analytics = FakeAnalytics(
+        log,
+        lambda token: TokenVerifier(auth.signer.jwks()).verify(token, kinds=("access", "share")),
+        auth.require_live_link,
+    )
     auth_server = build_server(
         [(lambda s: auth_pb2_grpc.add_AuthServiceServicer_to_server(auth, s), AUTH_SERVICE)],
         host="127.0.0.1",

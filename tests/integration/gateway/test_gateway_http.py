@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -345,6 +346,7 @@ async def test_health_readiness_and_metrics(client: Client, peers: Peers) -> Non
         "auth": "SERVING",
         "analytics": "SERVING",
         "keys": "LOADED",
+        "redis": "SERVING",
     }
     metrics = await (await client.get("/metrics")).get_data(as_text=True)
     assert 'http_requests_total{method="GET",route="/api/v1/channels",status="200"}' in metrics
@@ -365,6 +367,22 @@ async def test_readiness_fails_and_calls_are_503_when_analytics_is_down(
     assert response.status_code == 503
     assert (await response.get_json())["code"] == "UNAVAILABLE"
     assert response.headers["Retry-After"].isdigit()
+
+
+async def test_a_dashboard_read_survives_analytics_going_down_marked_stale(
+    app: Quart, peers: Peers
+) -> None:
+    client = app.test_client()
+    path = f"/api/v1/channels/{CHANNEL_ID}/overview"
+    fresh = await client.get(path, headers=auth(peers.token()))
+    assert fresh.status_code == 200
+    assert "X-Cache" not in fresh.headers
+    await asyncio.sleep(0.2)  # the copy is written in the background
+    await peers.analytics_server.stop(0)
+    stale = await client.get(path, headers=auth(peers.token()))
+    assert stale.status_code == 200
+    assert stale.headers["X-Cache"] == "stale"
+    assert (await stale.get_json()) == (await fresh.get_json())
 
 
 async def test_api_paths_never_fall_back_to_the_mini_app(client: Client) -> None:

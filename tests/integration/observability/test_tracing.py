@@ -27,7 +27,8 @@ from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.analytics.auth import Authorizer, KeyRing
 from services.analytics.main import build
-from tests.integration.gateway.gateway_fakes import AUTH_SERVICE, USER_ID, FakeAuth, PeerLog
+from tests.integration.gateway.fake_data import PeerLog
+from tests.integration.gateway.gateway_fakes import AUTH_SERVICE, USER_ID, FakeAuth
 
 OVERVIEW_RPC = "/analyticbot.analytics.v1.AnalyticsService/GetChannelOverview"
 CHECK_ACCESS_RPC = "/analyticbot.auth.v1.AuthService/CheckAccess"

@@ -22,6 +22,8 @@ def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
         (grpc.StatusCode.INVALID_ARGUMENT, 400, "INVALID_ARGUMENT"),
         (grpc.StatusCode.UNAUTHENTICATED, 401, "UNAUTHENTICATED"),
         (grpc.StatusCode.PERMISSION_DENIED, 403, "FORBIDDEN"),
+        (grpc.StatusCode.FAILED_PRECONDITION, 409, "CONFLICT"),
+        (grpc.StatusCode.ALREADY_EXISTS, 409, "ALREADY_EXISTS"),
         (grpc.StatusCode.UNAVAILABLE, 503, "UNAVAILABLE"),
         (grpc.StatusCode.DEADLINE_EXCEEDED, 503, "UNAVAILABLE"),
         (grpc.StatusCode.INTERNAL, 500, "INTERNAL"),
@@ -58,6 +60,35 @@ def test_call_sites_rename_codes() -> None:
         codes={grpc.StatusCode.NOT_FOUND: "CHANNEL_NOT_FOUND"},
     )
     assert (error.status, error.code) == (404, "CHANNEL_NOT_FOUND")
+
+
+def test_failed_precondition_is_409_with_the_call_sites_code_and_message() -> None:
+    error = from_grpc(
+        rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "a channel has at most 100 live links"),
+        codes={grpc.StatusCode.FAILED_PRECONDITION: "TOO_MANY_SHARE_LINKS"},
+    )
+    assert (error.status, error.code) == (409, "TOO_MANY_SHARE_LINKS")
+    assert error.message == "a channel has at most 100 live links"
+
+
+@pytest.mark.parametrize(
+    ("details", "code"),
+    [
+        ("share link revoked", "SHARE_LINK_REVOKED"),
+        ("share link expired", "SHARE_LINK_EXPIRED"),
+        ("unknown share link", "SHARE_LINK_UNKNOWN"),
+        ("malformed share link", "SHARE_LINK_UNKNOWN"),
+        ("share link not found", "SHARE_LINK_UNKNOWN"),
+        ("token expired", "UNAUTHENTICATED"),
+    ],
+)
+def test_share_link_refusals_keep_their_code_at_every_call_site(details: str, code: str) -> None:
+    error = from_grpc(
+        rpc_error(grpc.StatusCode.UNAUTHENTICATED, details),
+        codes={grpc.StatusCode.NOT_FOUND: "CHANNEL_NOT_FOUND"},
+    )
+    assert (error.status, error.code) == (401, code)
+    assert 'error="invalid_token"' in error.headers["WWW-Authenticate"]
 
 
 def test_http_error_codes() -> None:

@@ -98,7 +98,9 @@ def test_roles_are_lowercase_names() -> None:
         channels=[auth_pb2.ChannelAccess(channel_id=5, title="A", role=auth_pb2.ROLE_ANALYST)]
     )
     assert mapping.channels(channels).model_dump() == {
-        "channels": [{"channel_id": 5, "title": "A", "username": "", "role": "analyst"}]
+        "channels": [
+            {"channel_id": 5, "title": "A", "username": "", "role": "analyst", "shared": False}
+        ]
     }
 
 

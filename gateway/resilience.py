@@ -1,0 +1,206 @@
+"""What keeps the dashboard up while the analytics service is not: a circuit breaker and
+stale-if-error copies of its reads in Redis.
+
+Every unary analytics call goes through ``AnalyticsGuard.call``. After ``threshold``
+consecutive UNAVAILABLE or DEADLINE_EXCEEDED answers the breaker opens: for
+``open_seconds`` no call is sent (requests pile up nowhere), then one is let through and
+its answer closes or re-opens it. A dashboard read (``CACHED_READS``) that succeeds is
+copied to Redis, keyed by method and request (channel and query; the access check has
+already passed, and the answer does not depend on who asks); when the service fails or
+the breaker is open, that copy is served instead of a 503 and the response says so
+(``X-Cache: stale`` and ``Warning: 110``). Redis is given a quarter of a second per
+command and its failures only cost the fallback, never the fresh answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+import redis.asyncio as redis
+from google.protobuf.message import Message
+from quart import Quart, Response, g, has_request_context
+from redis.exceptions import RedisError
+
+from gateway.errors import RETRY_AFTER_SECONDS, APIError
+
+log = logging.getLogger(__name__)
+
+Resp = TypeVar("Resp", bound=Message)
+
+# The reads behind the dashboard screens, by method name of AnalyticsService.
+CACHED_READS = frozenset(
+    {
+        "GetChannelOverview",
+        "ComparePeriods",
+        "ListPosts",
+        "GetPost",
+        "GetBestTime",
+        "GetSubscriberSeries",
+        "ListNativeStats",
+    }
+)
+_FAILURES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+STALE_HEADERS = {"X-Cache": "stale", "Warning": '110 - "Response is Stale"'}
+
+
+class CircuitBreaker:
+    """Consecutive-failure breaker: closed, open for ``open_seconds``, then half-open
+    (calls go through; the next failure re-opens it, a success closes it)."""
+
+    def __init__(
+        self,
+        *,
+        threshold: int = 5,
+        open_seconds: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._threshold = threshold
+        self._open_seconds = open_seconds
+        self._clock = clock
+        self._failures = 0
+        self._open_until = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self._failures >= self._threshold and self._clock() < self._open_until
+
+    def allow(self) -> bool:
+        return not self.is_open
+
+    def success(self) -> None:
+        self._failures = 0
+
+    def failure(self) -> None:
+        self._failures += 1
+        if self._failures >= self._threshold:
+            if self._failures == self._threshold:
+                log.warning("analytics failing; breaker open for %.1fs", self._open_seconds)
+            self._open_until = self._clock() + self._open_seconds
+
+
+def served_stale() -> bool:
+    """Whether this request was answered from a stale copy."""
+    return bool(has_request_context() and g.get("served_stale", False))
+
+
+def install_stale_headers(app: Quart) -> None:
+    """Mark responses built from a stale copy."""
+
+    @app.after_request
+    async def mark(response: Response) -> Response:
+        if served_stale():
+            response.headers.update(STALE_HEADERS)
+        return response
+
+
+class AnalyticsGuard:
+    """The breaker and the stale copies in front of one analytics channel."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "analyticbot:stale:",
+        ttl_seconds: int = 600,
+        refresh_seconds: float = 5.0,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._ttl = ttl_seconds
+        self._refresh = refresh_seconds
+        self.breaker = breaker or CircuitBreaker()
+        self._written: dict[str, float] = {}
+        self._writes: set[asyncio.Task[None]] = set()
+
+    def _key(self, method: str, request: Message) -> str:
+        digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+        return f"{self._prefix}{method}:{digest[:32]}"
+
+    async def call(
+        self,
+        method: str,
+        request: Message,
+        response: type[Resp],
+        send: Callable[[], Awaitable[Resp]],
+    ) -> Resp:
+        """``send()`` unless the breaker is open; a failed or refused dashboard read is
+        answered from its stale copy when there is one. Raises ``AioRpcError`` as
+        ``send`` does, or a 503 ``APIError`` while the breaker is open."""
+        cached = method in CACHED_READS
+        if not self.breaker.allow():
+            if cached and (stale := await self._stale(method, request, response)) is not None:
+                return stale
+            raise APIError(
+                503,
+                "UNAVAILABLE",
+                "analytics is unavailable, retry shortly",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        try:
+            answer = await send()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in _FAILURES:
+                self.breaker.success()
+                raise
+            self.breaker.failure()
+            if cached and (stale := await self._stale(method, request, response)) is not None:
+                return stale
+            raise
+        self.breaker.success()
+        if cached:
+            self._remember(self._key(method, request), answer)
+        return answer
+
+    async def _stale(self, method: str, request: Message, response: type[Resp]) -> Resp | None:
+        try:
+            data = await self._redis.get(self._key(method, request))
+        except _REDIS_ERRORS as exc:
+            log.warning("stale copy unavailable: %s", type(exc).__name__)
+            return None
+        if not isinstance(data, bytes):
+            return None
+        if has_request_context():
+            g.served_stale = True
+        return response.FromString(data)
+
+    def _remember(self, key: str, answer: Message) -> None:
+        """Copy ``answer`` to Redis in the background, at most once per ``refresh``
+        seconds per key (the copy only has to be recent, not current)."""
+        now = time.monotonic()
+        if now - self._written.get(key, -self._refresh) < self._refresh:
+            return
+        if len(self._written) > 10_000:
+            self._written.clear()
+        self._written[key] = now
+        task = asyncio.create_task(self._write(key, answer.SerializeToString()))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _write(self, key: str, data: bytes) -> None:
+        try:
+            await self._redis.set(key, data, ex=self._ttl)
+        except _REDIS_ERRORS as exc:
+            self._written.pop(key, None)
+            log.warning("could not keep a stale copy: %s", type(exc).__name__)
+
+    async def redis_status(self) -> str:
+        """SERVING when Redis answers PING, else UNAVAILABLE (for ``/readyz``)."""
+        try:
+            await self._redis.ping()
+        except _REDIS_ERRORS:
+            return "UNAVAILABLE"
+        return "SERVING"
+
+    async def close(self) -> None:
+        for task in list(self._writes):
+            task.cancel()
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._redis.aclose()
