@@ -64,7 +64,13 @@ class Stack:
         return self.log_path.read_text(errors="replace")[-20000:]
 
 
-def start_stack(database_url: str, redis_url: str, data_dir: Path, port: int) -> Stack:
+def start_stack(
+    database_url: str,
+    redis_url: str,
+    data_dir: Path,
+    port: int,
+    extra_env: dict[str, str] | None = None,
+) -> Stack:
     log_path = data_dir / "run.log"
     env = {
         **os.environ,
@@ -79,6 +85,7 @@ def start_stack(database_url: str, redis_url: str, data_dir: Path, port: int) ->
         "ANALYTICBOT_RATE_LIMIT_AUTH_PER_IP": "1000/minute",
         # Replay the simulated history fast: two weeks in about a minute.
         "ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED": "20000",
+        **(extra_env or {}),
     }
     data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
