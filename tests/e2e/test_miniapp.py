@@ -485,9 +485,7 @@ async def test_a_share_link_opens_read_only_without_telegram_until_revoked(
         await context.route("**/api/v1/auth/telegram", block)
         shared = await context.new_page()
         await shared.goto(f"{stack.url}/s#{token}")
-        dashboard = shared.locator(
-            f'[data-testid="screen-dashboard"][data-channel-id="{CHANNEL}"]'
-        )
+        dashboard = shared.locator(f'[data-testid="screen-dashboard"][data-channel-id="{CHANNEL}"]')
         await dashboard.wait_for(timeout=20_000)
         await shared.get_by_test_id("shared-banner").wait_for()
         assert "read-only" in await shared.get_by_test_id("shared-banner").inner_text()
