@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -32,7 +33,11 @@ def _run_twice(database_url: str, redis_url: str, tmp_path: Path) -> None:
     first = start_stack(database_url, redis_url, tmp_path, free_port())
     try:
         token = first.login()
-        before = _channels(first.url, token)
+        # The development user is made owner once the collector has registered the
+        # simulated channels, a moment after the stack is ready.
+        deadline = time.monotonic() + 60
+        while not (before := _channels(first.url, token)) and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         assert stop_stack(first) == 0, first.logs()
     assert before, "the first run tracked no channels"
