@@ -11,7 +11,7 @@ _CHANNEL_OFFSET = 1_000_000_000_000
 
 
 def channel_id_from_chat(chat_id: int) -> int:
-    """The bare channel id of a Bot API channel chat id (-100XXXXXXXXXX)."""
+    """The bare channel id of a Bot API channel chat id ("-100" followed by that id)."""
     if chat_id >= -_CHANNEL_OFFSET:
         raise ValueError(f"{chat_id} is not a channel chat id")
     return -chat_id - _CHANNEL_OFFSET
