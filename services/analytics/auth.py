@@ -1,118 +1,32 @@
 """Who is calling, and may they: tokens verified locally with the auth service's key set,
 then the one permission table (``analyticbot.runtime.rbac``) on every RPC.
 
-The key set is fetched from auth ``GetJwks`` at startup (retrying until auth answers) and
-again when a token names a key we do not know (rotation), at most once per
-``min_refresh_seconds`` so forged ``kid`` values cannot hammer the auth service.
+Keys come from the shared ``analyticbot.runtime.jwks.JwksKeyRing`` (fetched from auth
+``GetJwks``, refreshed on an unknown ``kid`` at most once per ``min_refresh_seconds``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-import grpc
-import jwt
-
-from analyticbot.auth.v1 import auth_pb2
-from analyticbot.runtime.errors import PermissionDenied, Unauthenticated, Unavailable
+from analyticbot.runtime.errors import PermissionDenied
+from analyticbot.runtime.jwks import JwksKeyRing, grpc_jwks_fetcher
 from analyticbot.runtime.rbac import Connection, Permission, authorize
-from analyticbot.runtime.tokens import Principal, TokenKind, TokenVerifier, bearer
+from analyticbot.runtime.tokens import Principal, TokenKind, bearer
 
 log = logging.getLogger(__name__)
 
-JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
 ACCEPTED_KINDS: tuple[TokenKind, ...] = ("access", "service", "share")
+__all__ = ["ACCEPTED_KINDS", "Authorizer", "KeyRing", "grpc_jwks_fetcher"]
 
 
-def grpc_jwks_fetcher(channel: grpc.aio.Channel, *, timeout: float = 5.0) -> JwksFetcher:
-    """A fetcher calling auth ``GetJwks`` on ``channel``."""
-    service = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
-    call = channel.unary_unary(
-        f"/{service}/GetJwks",
-        request_serializer=auth_pb2.GetJwksRequest.SerializeToString,
-        response_deserializer=auth_pb2.GetJwksResponse.FromString,
-    )
+class KeyRing(JwksKeyRing):
+    """The shared key ring, accepting the token kinds analytics serves: users, services
+    and read-only share links."""
 
-    async def fetch() -> Mapping[str, Any]:
-        response: auth_pb2.GetJwksResponse = await call(auth_pb2.GetJwksRequest(), timeout=timeout)
-        document = json.loads(response.jwks_json)
-        if not isinstance(document, dict):
-            raise ValueError("the key set is not a JSON object")
-        return document
-
-    return fetch
-
-
-class KeyRing:
-    """The current key set, and local verification of tokens against it."""
-
-    def __init__(
-        self,
-        fetch: JwksFetcher,
-        *,
-        min_refresh_seconds: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._fetch = fetch
-        self._min_refresh = min_refresh_seconds
-        self._clock = clock
-        self._verifier: TokenVerifier | None = None
-        self._last_kid_refresh: float | None = None
-        self._lock = asyncio.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        """Whether a key set has been loaded."""
-        return self._verifier is not None
-
-    async def refresh(self) -> None:
-        """Fetch the key set now."""
-        async with self._lock:
-            jwks = await self._fetch()
-            if self._verifier is None:
-                self._verifier = TokenVerifier(jwks)
-            else:
-                self._verifier.replace_keys(jwks)
-            log.info("key set loaded: %d key(s)", len(list(self._verifier.key_ids)))
-
-    async def load_until_ready(self, *, first_delay: float = 0.2, max_delay: float = 5.0) -> None:
-        """Retry until the first key set is loaded."""
-        delay = first_delay
-        while not self.loaded:
-            try:
-                await self.refresh()
-            except (grpc.aio.AioRpcError, ValueError) as exc:
-                log.warning("auth key set not available yet (%s), retrying", type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, max_delay)
-
-    async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; Unauthenticated otherwise, Unavailable while
-        no key set could be loaded."""
-        if self._verifier is None:
-            raise Unavailable("the key set is not loaded yet, retry later")
-        try:
-            kid = str(jwt.get_unverified_header(token).get("kid", ""))
-        except jwt.PyJWTError:
-            raise Unauthenticated("malformed token") from None
-        if kid not in self._verifier.key_ids and self._may_refresh():
-            self._last_kid_refresh = self._clock()
-            try:
-                await self.refresh()
-            except (grpc.aio.AioRpcError, ValueError) as exc:
-                log.warning("key set refresh failed (%s)", type(exc).__name__)
-        return self._verifier.verify(token, kinds=ACCEPTED_KINDS)
-
-    def _may_refresh(self) -> bool:
-        return (
-            self._last_kid_refresh is None
-            or self._clock() - self._last_kid_refresh >= self._min_refresh
-        )
+    async def verify(self, token: str, kinds: Iterable[TokenKind] = ACCEPTED_KINDS) -> Principal:
+        return await super().verify(token, kinds)
 
 
 class Authorizer:
