@@ -109,6 +109,7 @@ async def test_sigkill_at_random_points_of_a_backfill_stores_the_clean_runs_rows
         await _until_more_posts(pool, channel_id, at_kill[-1] if at_kill else 0, worker)
         await asyncio.sleep(rng.uniform(0.0, 0.15))
         if worker.poll() is not None:
+            worker.communicate(timeout=30)  # finished on its own: read and close its pipes
             break
         worker.send_signal(signal.SIGKILL)
         worker.communicate(timeout=30)
