@@ -69,10 +69,19 @@ async def release(
 
 
 async def simulated_resume_point(conn: Conn, low: int, high: int) -> datetime | None:
-    """The latest collector time recorded for channels with ids in [low, high)."""
+    """The latest collector time recorded for channels with ids in [low, high).
+
+    Every write is stamped with the collector's clock: refreshes and subscriber samples in
+    ``collection_state``, and every stored post (backfill pages and new-post polls too,
+    which touch no state) in ``posts.last_checked_at``. A restarted simulated clock must
+    start after all of them, or it would stamp new samples before ones already stored.
+    """
     value: datetime | None = await conn.fetchval(
-        """SELECT max(greatest(last_refresh_at, last_subscribers_at)) FROM collection_state
-           WHERE channel_id >= $1 AND channel_id < $2""",
+        """SELECT greatest(
+               (SELECT max(greatest(last_refresh_at, last_subscribers_at, last_stats_at))
+                FROM collection_state WHERE channel_id >= $1 AND channel_id < $2),
+               (SELECT max(last_checked_at) FROM posts
+                WHERE channel_id >= $1 AND channel_id < $2))""",
         low,
         high,
     )

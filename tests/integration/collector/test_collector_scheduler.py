@@ -81,3 +81,24 @@ async def test_scheduled_collection_keeps_snapshots_per_post_under_budget(
     assert max(live) < 50
     assert max(live) >= 12  # young posts were followed densely
     assert 24 * 8 * 0.5 < subscribers <= 24 * 8 + 1  # hourly, only when changed
+
+
+async def test_resume_point_is_after_every_stamped_write(
+    pool: asyncpg.Pool, collector: Collector, clock: ManualClock, number: int, channel_id: int
+) -> None:
+    """A restarted simulated clock starts after every stored stamp, including backfill
+    pages, which touch no collection state."""
+    async with pool.acquire() as conn:
+        await collector.track_channel(conn, f"@{username_of(number)}")
+        clock.advance(timedelta(hours=5))
+        await collector.backfill_page(conn, channel_id)
+        stamped = clock.now()
+        state = await conn.fetchrow(
+            "SELECT last_refresh_at, last_subscribers_at FROM collection_state"
+            " WHERE channel_id = $1",
+            channel_id,
+        )
+        recorded = [v for v in (state["last_refresh_at"], state["last_subscribers_at"]) if v]
+        assert all(v < stamped for v in recorded)  # the state alone would go back in time
+        resume = await jobs.simulated_resume_point(conn, channel_id, channel_id + 1)
+    assert resume == stamped
