@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.analytics import curves, performance
 from services.analytics.domain import Metric, PostViews, UnavailableReason, ViewSample
@@ -123,3 +127,40 @@ def test_view_curve_starts_at_zero_and_median_curve_needs_five_posts() -> None:
     assert points[48 * h] == curves.CurvePoint(
         48 * h, Metric.unavailable(UnavailableReason.TOO_FEW_POSTS), 0
     )
+
+
+def _index_by_definition(target: Views24, history: list[Views24]) -> tuple[Metric, Fraction | None]:
+    """The definition read literally: a fresh baseline and median for one post."""
+    baseline = [
+        q.views_24h
+        for q in history
+        if q.views_24h is not None
+        and target.published_at - performance.BASELINE_WINDOW
+        <= q.published_at
+        < target.published_at
+    ]
+    metric = performance.performance_index(target.views_24h, baseline)
+    if not metric.available or target.views_24h is None:
+        return metric, None
+    return metric, target.views_24h / performance.median(baseline)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=90 * 24),  # hours after P
+            st.one_of(st.none(), st.fractions(min_value=0, max_value=1000, max_denominator=7)),
+        ),
+        max_size=60,
+    ),
+    st.randoms(use_true_random=False),
+)
+@settings(max_examples=200, deadline=None)
+def test_sliding_window_equals_the_definition_post_by_post(
+    rows: list[tuple[int, Fraction | None]], shuffle: random.Random
+) -> None:
+    history = [Views24(P + timedelta(hours=h), v) for h, v in rows]
+    targets = list(history)
+    shuffle.shuffle(targets)  # any order in, the same order out
+    got = performance.performance_indexes(targets, history)
+    assert got == [_index_by_definition(t, history) for t in targets]
