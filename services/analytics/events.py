@@ -62,7 +62,12 @@ class EventHub:
         self._redis = client
         self._prefix = topic_prefix
         self._subscribers: dict[int, set[asyncio.Queue[IngestEvent]]] = {}
+        self._generations: dict[int, int] = {}
         self.ready = asyncio.Event()
+
+    def generation(self, channel_id: int) -> int:
+        """How many of the channel's events this hub has received."""
+        return self._generations.get(channel_id, 0)
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting after Redis failures."""
@@ -89,6 +94,9 @@ class EventHub:
                 self._deliver(event)
 
     def _deliver(self, event: IngestEvent) -> None:
+        # Counted for every channel (one int each), so a stream opened later still
+        # tells a computation that predates an event from one that follows it.
+        self._generations[event.channel_id] = self.generation(event.channel_id) + 1
         for queue in self._subscribers.get(event.channel_id, ()):
             if queue.full():
                 queue.get_nowait()  # a slow watcher only needs the newest events

@@ -32,6 +32,7 @@ from services.analytics.auth import Authorizer
 from services.analytics.cache import ResponseCache
 from services.analytics.domain import Period
 from services.analytics.events import EventHub
+from services.analytics.live import SharedOverviews
 from services.analytics.proto_mapping import (
     ALERT_KINDS,
     INGEST_KINDS,
@@ -88,6 +89,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         self._hub = hub
         self._cache = cache
         self._clock = clock
+        self.live_overviews = SharedOverviews(self._overview_until_now)
 
     async def _allow(self, context: Context, channel_id: int, permission: Permission) -> Principal:
         """The caller, once allowed ``permission`` on the channel."""
@@ -115,6 +117,11 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         response = await compute()
         await self._cache.put(channel_id, method, key, response.SerializeToString())
         return response
+
+    async def _overview_until_now(
+        self, channel_id: int
+    ) -> analytics_pb2.GetChannelOverviewResponse:
+        return await self._overview(channel_id, None, None)
 
     async def _overview(
         self, channel_id: int, start: datetime | None, end: datetime | None
@@ -293,8 +300,9 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
         if self._hub is None:
             raise NotFound("live updates are not served by this instance")
-        async with self._hub.subscribe(request.channel_id) as events:
-            overview = await self._overview(request.channel_id, None, None)
+        hub, shared = self._hub, self.live_overviews
+        async with hub.subscribe(request.channel_id) as events:
+            overview = await shared.get(request.channel_id, hub.generation(request.channel_id))
             yield analytics_pb2.WatchChannelResponse(
                 kind=analytics_pb2.INGEST_KIND_INITIAL, overview=overview
             )
@@ -302,7 +310,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                 event = await events.get()
                 while not events.empty():  # a burst of commits: one fresh overview
                     event = events.get_nowait()
-                overview = await self._overview(request.channel_id, None, None)
+                generation = hub.generation(request.channel_id)
+                overview = await shared.get(request.channel_id, generation)
                 yield analytics_pb2.WatchChannelResponse(
                     kind=INGEST_KINDS.get(event.kind, analytics_pb2.INGEST_KIND_UNSPECIFIED),
                     event_at=timestamp(event.at),

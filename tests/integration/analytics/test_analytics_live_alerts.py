@@ -67,6 +67,47 @@ async def test_watch_channel_delivers_fresh_numbers_after_a_commit(
     stream.cancel()
 
 
+async def test_every_stream_of_a_channel_gets_the_new_numbers(
+    stub: AsyncStub,
+    pool: asyncpg.Pool,
+    channel_id: int,
+    redis_client: redis.Redis,
+    prefix: str,
+) -> None:
+    """Streams share one computation per event (services/analytics/live.py); each of
+    them still receives the numbers committed before the event."""
+    await seed(pool, channel_id)
+    streams = [
+        stub.WatchChannel(analytics_pb2.WatchChannelRequest(channel_id=channel_id))
+        for _ in range(20)
+    ]
+
+    async def views_per_post() -> list[float]:
+        replies = await asyncio.wait_for(asyncio.gather(*(s.read() for s in streams)), 10)
+        return [
+            r.overview.current.views_per_post.value
+            if isinstance(r, analytics_pb2.WatchChannelResponse)
+            else -1
+            for r in replies
+        ]
+
+    assert await views_per_post() == [425] * 20
+    async with pool.acquire() as conn:
+        post_id = await conn.fetchval(
+            "SELECT id FROM posts WHERE channel_id = $1 AND message_id = $2", channel_id, X
+        )
+        await conn.execute(
+            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies, "
+            "reactions_total) VALUES ($1, $2, 1000, 8, 2, 30)",
+            post_id,
+            t(14, 12),
+        )
+    await publish(redis_client, prefix, channel_id, t(14, 12))
+    assert await views_per_post() == [525] * 20
+    for stream in streams:
+        stream.cancel()
+
+
 @pytest.fixture
 async def worker(
     pool: asyncpg.Pool, redis_client: redis.Redis, prefix: str, cache: ResponseCache
