@@ -1,10 +1,11 @@
 """SQL of the post metrics: free functions whose first argument is a connection.
 
 Every query reads the channel's live posts of one publication range through
-``posts_channel_published_idx`` and, per post, probes the ``post_snapshots`` primary key
-``(post_id, sampled_at)``: once backwards for ``latest(p, ·, T)`` and, for each age asked,
-once on each side of ``published_at + age`` for the samples ``views(p, a)`` interpolates
-between. The cost is O(posts in the range), never O(snapshots stored).
+``posts_channel_published_idx``. The period queries (``POSTS_SQL``) then read each post's
+``stats_*`` columns (migrations/0010: its newest sample and the samples on both sides of
+each reach horizon, kept by triggers), probing the ``post_snapshots`` primary key
+``(post_id, sampled_at)`` only for ``latest(p, ·, T)`` of a post sampled after T. The
+cost is O(posts in the range), never O(snapshots stored).
 ``tests/integration/analytics`` checks the plans.
 """
 
@@ -21,35 +22,38 @@ from services.analytics.domain import PostCounters, PostRecord, PostViews, ViewS
 from services.analytics.repository import Connection
 
 # Live posts of channel $1 published in [$2, $3), with latest(p, ·, $4) and the samples
-# on both sides of each age in $5 (a post without samples has NULL columns).
+# on both sides of each age in $5 (a post without samples has NULL columns). The ages must
+# be among ROLLUP_AGES: they come from the posts' stats_* rollup (migrations/0010), as does
+# latest(p, ·, $4) unless the post has a sample after $4 — then one probe backwards.
 POSTS_SQL = """
 SELECT p.id, p.message_id, p.published_at, p.media_type, p.text_preview, p.last_checked_at,
-       l.views, l.forwards, l.replies, l.reactions_total, l.sampled_at, l.reactions,
+       CASE WHEN p.stats_latest_at <= $4 THEN p.stats_views ELSE l.views END AS views,
+       CASE WHEN p.stats_latest_at <= $4 THEN p.stats_forwards ELSE l.forwards END AS forwards,
+       CASE WHEN p.stats_latest_at <= $4 THEN p.stats_replies ELSE l.replies END AS replies,
+       CASE WHEN p.stats_latest_at <= $4 THEN p.stats_reactions_total ELSE l.reactions_total END
+           AS reactions_total,
+       CASE WHEN p.stats_latest_at <= $4 THEN p.stats_latest_at ELSE l.sampled_at END AS sampled_at,
+       CASE WHEN p.stats_latest_at <= $4 THEN p.stats_reactions ELSE l.reactions END AS reactions,
        h.near_at, h.near_views
 FROM posts AS p
 LEFT JOIN LATERAL (
     SELECT ps.views, ps.forwards, ps.replies, ps.reactions_total, ps.sampled_at, ps.reactions
     FROM post_snapshots AS ps
-    WHERE ps.post_id = p.id AND ps.sampled_at <= $4
+    WHERE ps.post_id = p.id AND ps.sampled_at <= $4 AND p.stats_latest_at > $4
     ORDER BY ps.sampled_at DESC
     LIMIT 1
 ) AS l ON true
 LEFT JOIN LATERAL (
-    SELECT array_agg(n.sampled_at) AS near_at, array_agg(n.views) AS near_views
-    FROM unnest($5::interval[]) AS a (age)
-    CROSS JOIN LATERAL (
-        (SELECT ps.sampled_at, ps.views
-         FROM post_snapshots AS ps
-         WHERE ps.post_id = p.id AND ps.sampled_at <= p.published_at + a.age
-         ORDER BY ps.sampled_at DESC
-         LIMIT 1)
-        UNION ALL
-        (SELECT ps.sampled_at, ps.views
-         FROM post_snapshots AS ps
-         WHERE ps.post_id = p.id AND ps.sampled_at >= p.published_at + a.age
-         ORDER BY ps.sampled_at
-         LIMIT 1)
-    ) AS n
+    SELECT array_agg(n.at) AS near_at, array_agg(n.views) AS near_views
+    FROM (VALUES
+        (interval '12 hours', p.stats_before_12h_at, p.stats_before_12h_views),
+        (interval '12 hours', p.stats_after_12h_at, p.stats_after_12h_views),
+        (interval '24 hours', p.stats_before_24h_at, p.stats_before_24h_views),
+        (interval '24 hours', p.stats_after_24h_at, p.stats_after_24h_views),
+        (interval '48 hours', p.stats_before_48h_at, p.stats_before_48h_views),
+        (interval '48 hours', p.stats_after_48h_at, p.stats_after_48h_views)
+    ) AS n (age, at, views)
+    WHERE n.at IS NOT NULL AND n.age = ANY ($5::interval[])
 ) AS h ON true
 WHERE p.channel_id = $1
   AND p.published_at >= $2
@@ -57,6 +61,9 @@ WHERE p.channel_id = $1
   AND p.deleted_at IS NULL
 ORDER BY p.published_at, p.id
 """
+
+# The ages the posts' rollup keeps the samples around (METRICS.md's reach horizons).
+ROLLUP_AGES = frozenset((timedelta(hours=12), timedelta(hours=24), timedelta(hours=48)))
 
 # Every view sample of each live post of channel $1 published in [$2, $3).
 POST_CURVES_SQL = """

@@ -157,7 +157,8 @@ HORIZONS = [timedelta(hours=12), timedelta(hours=24), timedelta(hours=48)]
 
 @pytest.mark.parametrize("days", [7, 37])
 async def test_posts_in_range_probe_the_snapshot_key_per_post(history: History, days: int) -> None:
-    """latest(p, ·, T) and the samples around each horizon: index probes per post."""
+    """latest(p, ·, T) and the samples around each horizon: the posts' rollup
+    columns (and a snapshot key probe for a post sampled after T)."""
     found = list(
         scans(
             await plan(
@@ -173,7 +174,10 @@ async def test_posts_in_range_probe_the_snapshot_key_per_post(history: History, 
     )
     assert_index_scans(
         found,
-        {"posts": "posts_channel_published_idx", "post_snapshots": "post_snapshots_pkey"},
+        {
+            "posts": "posts_channel_published_idx",
+            "post_snapshots": "post_snapshots_pkey",
+        },
     )
 
 

@@ -1,0 +1,88 @@
+"""The posts' rollup columns (migrations/0010) equal what probing post_snapshots gives,
+whatever order and batches the snapshots arrive in, and after deletions."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.analytics.repository import Connection
+
+START = datetime(2025, 3, 1, tzinfo=UTC)
+HORIZONS = (12, 24, 48)
+
+
+def expected(published_at: datetime, rows: list[tuple[datetime, int]]) -> dict[str, Any]:
+    """The rollup by its definition, from the stored (sampled_at, views) rows."""
+    out: dict[str, Any] = {"stats_latest_at": max((at for at, _ in rows), default=None)}
+    out["stats_views"] = dict(rows).get(out["stats_latest_at"])
+    for hours in HORIZONS:
+        mark = published_at + timedelta(hours=hours)
+        before = max((r for r in rows if r[0] <= mark), default=(None, None))
+        after = min((r for r in rows if r[0] >= mark), default=(None, None))
+        out[f"stats_before_{hours}h_at"], out[f"stats_before_{hours}h_views"] = before
+        out[f"stats_after_{hours}h_at"], out[f"stats_after_{hours}h_views"] = after
+    return out
+
+
+async def stored(conn: Connection, post_id: int) -> dict[str, Any]:
+    columns = ", ".join(expected(START, []))
+    row = await conn.fetchrow(f"SELECT {columns} FROM posts WHERE id = $1", post_id)
+    assert row is not None
+    return dict(row)
+
+
+async def test_rollup_follows_inserts_in_any_order_and_deletes(
+    pool: asyncpg.Pool, channel_id: int
+) -> None:
+    shuffle = random.Random(channel_id)
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO channels (id, title) VALUES ($1, 'Rollup')", channel_id)
+        post_id = await conn.fetchval(
+            "INSERT INTO posts (channel_id, message_id, published_at) VALUES ($1, 1, $2)"
+            " RETURNING id",
+            channel_id,
+            START,
+        )
+        assert await stored(conn, post_id) == expected(START, [])
+        # Samples every 5 hours for 4 days, one exactly at the 24-hour mark.
+        rows = [(START + timedelta(hours=h), 10 * h) for h in range(1, 97, 5)]
+        rows.append((START + timedelta(hours=24), 777))
+        shuffle.shuffle(rows)
+        written: list[tuple[datetime, int]] = []
+        while rows:
+            batch = rows[: shuffle.randint(1, 4)]
+            rows = rows[len(batch) :]
+            await conn.executemany(
+                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+                " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
+                [(post_id, at, views) for at, views in batch],
+            )
+            written += batch
+            assert await stored(conn, post_id) == expected(START, written)
+        # One multi-row statement (two samples exactly on a horizon).
+        extra = [(START + timedelta(hours=h), 5 * h) for h in (12, 48, 200)]
+        await conn.execute(
+            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+            " reactions_total) SELECT $1, a, v, 0, 0, 0 FROM unnest($2::timestamptz[],"
+            " $3::bigint[]) AS s (a, v)",
+            post_id,
+            [at for at, _ in extra],
+            [views for _, views in extra],
+        )
+        written += extra
+        assert await stored(conn, post_id) == expected(START, written)
+        # Deletions: the newest sample and the one at 24 hours.
+        gone = [START + timedelta(hours=200), START + timedelta(hours=24)]
+        await conn.execute(
+            "DELETE FROM post_snapshots WHERE post_id = $1 AND sampled_at = ANY($2)",
+            post_id,
+            gone,
+        )
+        written = [r for r in written if r[0] not in gone]
+        assert await stored(conn, post_id) == expected(START, written)
+        await conn.execute("DELETE FROM post_snapshots WHERE post_id = $1", post_id)
+        assert await stored(conn, post_id) == expected(START, [])
