@@ -5,6 +5,11 @@ the RPC and its serialized request. An ingest event for the channel deletes the 
 the next request recomputes; the hash also expires ``ttl`` seconds after it was created
 in case an event is lost. Only requests whose answer depends on nothing but the stored
 data (an explicit period end) are cached; "until now" answers move with the clock.
+
+An answer computed while an event arrived must not be stored after the event's
+invalidation: each channel has an epoch counter that invalidation increments, a lookup
+reads it beside the hash, and ``put`` stores only if the epoch is still the one read
+before computing (checked and written atomically in a Lua script).
 """
 
 from __future__ import annotations
@@ -17,6 +22,15 @@ CACHE_LOOKUPS = Counter(
 )
 
 
+# KEYS: epoch, hash; ARGV: epoch read before computing, field, response, ttl.
+_PUT_IF_SAME_EPOCH = """
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4], 'NX')
+return 1
+"""
+
+
 class ResponseCache:
     """Serialized responses per channel in Redis."""
 
@@ -24,24 +38,42 @@ class ResponseCache:
         self._redis = client
         self._prefix = prefix
         self._ttl = ttl_seconds
+        self._put = client.register_script(_PUT_IF_SAME_EPOCH)
 
     def _key(self, channel_id: int) -> str:
         return f"{self._prefix}{channel_id}"
 
-    async def get(self, channel_id: int, method: str, request: bytes) -> bytes | None:
-        """The cached response, or None."""
-        value = await self._redis.hget(self._key(channel_id), method.encode() + request)
-        CACHE_LOOKUPS.labels(method, "hit" if value is not None else "miss").inc()
-        return value.encode() if isinstance(value, str) else value
+    def _epoch_key(self, channel_id: int) -> str:
+        return f"{self._prefix}epoch:{channel_id}"
 
-    async def put(self, channel_id: int, method: str, request: bytes, response: bytes) -> None:
-        """Store a response; the channel's hash expires ``ttl`` after its first entry."""
-        key = self._key(channel_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, method.encode() + request, response)
-            pipe.expire(key, self._ttl, nx=True)
-            await pipe.execute()
+    async def get(self, channel_id: int, method: str, request: bytes) -> tuple[bytes | None, str]:
+        """The cached response (or None) and the channel's epoch to hand to ``put``."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._key(channel_id), method.encode() + request)
+            pipe.get(self._epoch_key(channel_id))
+            value, epoch = await pipe.execute()
+        CACHE_LOOKUPS.labels(method, "hit" if value is not None else "miss").inc()
+        hit = value.encode() if isinstance(value, str) else value
+        return hit, _text(epoch) if epoch is not None else "0"
+
+    async def put(
+        self, channel_id: int, method: str, request: bytes, response: bytes, epoch: str
+    ) -> bool:
+        """Store a response unless the channel was invalidated since ``epoch`` was read;
+        the channel's hash expires ``ttl`` after its first entry. True if stored."""
+        stored = await self._put(
+            keys=[self._epoch_key(channel_id), self._key(channel_id)],
+            args=[epoch, method.encode() + request, response, self._ttl],
+        )
+        return bool(stored)
 
     async def invalidate(self, channel_id: int) -> None:
         """Forget every cached response of the channel."""
-        await self._redis.delete(self._key(channel_id))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._epoch_key(channel_id))
+            pipe.delete(self._key(channel_id))
+            await pipe.execute()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -111,11 +111,11 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         if self._cache is None:
             return await compute()
         key = request.SerializeToString(deterministic=True)
-        hit = await self._cache.get(channel_id, method, key)
+        hit, epoch = await self._cache.get(channel_id, method, key)
         if hit is not None:
             return response_type.FromString(hit)
         response = await compute()
-        await self._cache.put(channel_id, method, key, response.SerializeToString())
+        await self._cache.put(channel_id, method, key, response.SerializeToString(), epoch)
         return response
 
     async def _overview_until_now(
@@ -144,6 +144,11 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             return self._overview(request.channel_id, start, end)
 
         if end is None:
+            if start is None and self._hub is not None:
+                # "Until now" moves with the clock, so it is not cached in Redis; the
+                # callers of one moment share one computation (services/analytics/live.py).
+                generation = self._hub.generation(request.channel_id)
+                return await self.live_overviews.get(request.channel_id, generation)
             return await compute()
         return await self._cached(
             "overview",

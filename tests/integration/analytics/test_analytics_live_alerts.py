@@ -17,7 +17,7 @@ import redis.asyncio as redis
 from analyticbot.analytics.v1 import alerts_pb2, analytics_pb2
 from services.analytics.alerts import AlertEngine
 from services.analytics.cache import ResponseCache
-from services.analytics.events import IngestWorker
+from services.analytics.events import EventHub, IngestWorker
 from tests.integration.analytics.dataset import X, seed, t
 
 if TYPE_CHECKING:
@@ -106,6 +106,40 @@ async def test_every_stream_of_a_channel_gets_the_new_numbers(
     assert await views_per_post() == [525] * 20
     for stream in streams:
         stream.cancel()
+
+
+async def test_until_now_overview_is_shared_but_never_older_than_the_last_event(
+    stub: AsyncStub,
+    pool: asyncpg.Pool,
+    channel_id: int,
+    redis_client: redis.Redis,
+    prefix: str,
+    hub: EventHub,
+) -> None:
+    """Concurrent "until now" overviews share one computation; an ingest event makes
+    the very next call recompute, so a commit is never hidden by the sharing."""
+    await seed(pool, channel_id)
+    request = analytics_pb2.GetChannelOverviewRequest(channel_id=channel_id)
+    replies = await asyncio.gather(*(stub.GetChannelOverview(request) for _ in range(10)))
+    assert [r.current.views_per_post.value for r in replies] == [425] * 10
+    async with pool.acquire() as conn:
+        post_id = await conn.fetchval(
+            "SELECT id FROM posts WHERE channel_id = $1 AND message_id = $2", channel_id, X
+        )
+        await conn.execute(
+            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies, "
+            "reactions_total) VALUES ($1, $2, 1000, 8, 2, 30)",
+            post_id,
+            t(14, 12),
+        )
+    before = hub.generation(channel_id)
+    await publish(redis_client, prefix, channel_id, t(14, 12))
+    for _ in range(100):  # the hub hears the event over pub/sub
+        if hub.generation(channel_id) > before:
+            break
+        await asyncio.sleep(0.02)
+    after = await stub.GetChannelOverview(request)
+    assert after.current.views_per_post.value == 525
 
 
 @pytest.fixture
@@ -274,3 +308,20 @@ async def test_cached_answers_last_until_the_channel_s_next_ingest_event(
             break
         await asyncio.sleep(0.05)
     assert after.current.subscribers_end.value == 2500
+
+
+async def test_an_answer_computed_across_an_invalidation_is_not_cached(
+    cache: ResponseCache, channel_id: int
+) -> None:
+    """The race: lookup misses, an ingest event invalidates while the answer is being
+    computed from the older data, then the answer would be stored — it must not be."""
+    hit, epoch = await cache.get(channel_id, "overview", b"request")
+    assert hit is None
+    await cache.invalidate(channel_id)  # the event arrives mid-computation
+    assert not await cache.put(channel_id, "overview", b"request", b"stale", epoch)
+    hit, fresh_epoch = await cache.get(channel_id, "overview", b"request")
+    assert hit is None
+    assert await cache.put(channel_id, "overview", b"request", b"fresh", fresh_epoch)
+    assert (await cache.get(channel_id, "overview", b"request"))[0] == b"fresh"
+    await cache.invalidate(channel_id)
+    assert (await cache.get(channel_id, "overview", b"request"))[0] is None
