@@ -32,7 +32,7 @@ from services.analytics.auth import Authorizer
 from services.analytics.cache import ResponseCache
 from services.analytics.domain import Period
 from services.analytics.events import EventHub
-from services.analytics.live import SharedOverviews
+from services.analytics.live import SharedAnswers
 from services.analytics.proto_mapping import (
     ALERT_KINDS,
     INGEST_KINDS,
@@ -89,7 +89,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         self._hub = hub
         self._cache = cache
         self._clock = clock
-        self.live_overviews = SharedOverviews(self._overview_until_now)
+        self.shared = SharedAnswers()
 
     async def _allow(self, context: Context, channel_id: int, permission: Permission) -> Principal:
         """The caller, once allowed ``permission`` on the channel."""
@@ -118,10 +118,23 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         await self._cache.put(channel_id, method, key, response.SerializeToString(), epoch)
         return response
 
-    async def _overview_until_now(
+    async def _shared(
+        self, key: tuple[object, ...], channel_id: int, compute: Callable[[], Awaitable[R]]
+    ) -> R:
+        """``compute()``, shared with the callers asking ``key`` at the same moment and
+        after the same ingest event (services/analytics/live.py); alone without a hub."""
+        if self._hub is None:
+            return await compute()
+        return await self.shared.get(key, self._hub.generation(channel_id), compute)
+
+    def _overview_until_now(
         self, channel_id: int
-    ) -> analytics_pb2.GetChannelOverviewResponse:
-        return await self._overview(channel_id, None, None)
+    ) -> Awaitable[analytics_pb2.GetChannelOverviewResponse]:
+        return self._shared(
+            ("overview", channel_id),
+            channel_id,
+            lambda: self._overview(channel_id, None, None),
+        )
 
     async def _overview(
         self, channel_id: int, start: datetime | None, end: datetime | None
@@ -144,11 +157,10 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             return self._overview(request.channel_id, start, end)
 
         if end is None:
-            if start is None and self._hub is not None:
+            if start is None:
                 # "Until now" moves with the clock, so it is not cached in Redis; the
-                # callers of one moment share one computation (services/analytics/live.py).
-                generation = self._hub.generation(request.channel_id)
-                return await self.live_overviews.get(request.channel_id, generation)
+                # callers of one moment share one computation instead.
+                return await self._overview_until_now(request.channel_id)
             return await compute()
         return await self._cached(
             "overview",
@@ -194,34 +206,45 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         if sort is None:
             raise InvalidArgument("unknown sort")
         await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
-        async with self._pool.acquire() as conn:
-            page = await posts_service.list_posts(
-                conn,
-                request.channel_id,
-                period,
-                now=self._clock(),
-                sort=sort,
-                ascending=request.ascending,
-                media_types=list(request.media_types),
-                page_size=size,
-                page_token=request.page_token,
+
+        async def compute() -> posts_pb2.ListPostsResponse:
+            async with self._pool.acquire() as conn:
+                page = await posts_service.list_posts(
+                    conn,
+                    request.channel_id,
+                    period,
+                    now=self._clock(),
+                    sort=sort,
+                    ascending=request.ascending,
+                    media_types=list(request.media_types),
+                    page_size=size,
+                    page_token=request.page_token,
+                )
+            return posts_pb2.ListPostsResponse(
+                posts=[post_summary_to_proto(p) for p in page.posts],
+                next_page_token=page.next_token,
+                total=page.total,
             )
-        return posts_pb2.ListPostsResponse(
-            posts=[post_summary_to_proto(p) for p in page.posts],
-            next_page_token=page.next_token,
-            total=page.total,
-        )
+
+        # Counters are the latest at "now" even for a closed period: shared, not cached.
+        key = ("posts", request.SerializeToString(deterministic=True))
+        return await self._shared(key, request.channel_id, compute)
 
     async def GetPost(
         self, request: posts_pb2.GetPostRequest, context: Context
     ) -> posts_pb2.GetPostResponse:
         """A post in detail."""
         await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
-        async with self._pool.acquire() as conn:
-            detail = await posts_service.get_post(
-                conn, request.channel_id, request.message_id, now=self._clock()
-            )
-        return post_detail_to_proto(detail)
+
+        async def compute() -> posts_pb2.GetPostResponse:
+            async with self._pool.acquire() as conn:
+                detail = await posts_service.get_post(
+                    conn, request.channel_id, request.message_id, now=self._clock()
+                )
+            return post_detail_to_proto(detail)
+
+        key = ("post", request.channel_id, request.message_id)
+        return await self._shared(key, request.channel_id, compute)
 
     async def GetBestTime(
         self, request: series_pb2.GetBestTimeRequest, context: Context
@@ -236,7 +259,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             return best_time_to_proto(zone, slots)
 
         if not request.HasField("period_end"):
-            return await compute()
+            key = ("best_time", request.SerializeToString(deterministic=True))
+            return await self._shared(key, request.channel_id, compute)
         return await self._cached(
             "best_time", request.channel_id, request, series_pb2.GetBestTimeResponse, compute
         )
@@ -305,9 +329,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
         if self._hub is None:
             raise NotFound("live updates are not served by this instance")
-        hub, shared = self._hub, self.live_overviews
-        async with hub.subscribe(request.channel_id) as events:
-            overview = await shared.get(request.channel_id, hub.generation(request.channel_id))
+        async with self._hub.subscribe(request.channel_id) as events:
+            overview = await self._overview_until_now(request.channel_id)
             yield analytics_pb2.WatchChannelResponse(
                 kind=analytics_pb2.INGEST_KIND_INITIAL, overview=overview
             )
@@ -315,8 +338,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                 event = await events.get()
                 while not events.empty():  # a burst of commits: one fresh overview
                     event = events.get_nowait()
-                generation = hub.generation(request.channel_id)
-                overview = await shared.get(request.channel_id, generation)
+                overview = await self._overview_until_now(request.channel_id)
                 yield analytics_pb2.WatchChannelResponse(
                     kind=INGEST_KINDS.get(event.kind, analytics_pb2.INGEST_KIND_UNSPECIFIED),
                     event_at=timestamp(event.at),

@@ -1,49 +1,51 @@
-"""One overview per channel and ingest event, shared by every ``WatchChannel`` stream.
+"""One computation per question, channel and ingest event, shared by everyone asking.
 
-A thousand streams on one channel must not mean a thousand overview computations per
-commit. ``EventHub`` numbers each channel's events (its *generation*); a stream that has
-seen generation g asks ``SharedOverviews.get(channel, g)`` and either joins the
-computation already started for g or later, or starts one. A computation started after
-event g was delivered reads everything g committed, so sharing it loses nothing. An
-answer older than ``max_age`` is not handed to a newly opened stream (the period "until
-now" moves with the clock), and a failed computation is not shared with later callers.
+A thousand ``WatchChannel`` streams on one channel must not mean a thousand overview
+computations per commit, nor a team opening one dashboard the same posts list computed
+for each member. ``EventHub`` numbers each channel's events (its *generation*); a caller
+that has seen generation g asks ``SharedAnswers.get(key, channel, g, compute)`` and
+either joins the computation of that key already started at g or later, or starts one.
+A computation started after event g was delivered reads everything g committed, so
+sharing it loses nothing. An answer older than ``max_age`` is not handed to a later
+caller (answers "until now" move with the clock), and a failed computation is not shared
+with later callers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+MAX_ENTRIES = 10_000
+
 
 @dataclass(slots=True)
-class _Entry(Generic[T]):
+class _Entry:
     generation: int
     started: float
-    task: asyncio.Future[T]
+    task: asyncio.Future[Any]
 
 
-class SharedOverviews(Generic[T]):
-    """The newest computation per channel, keyed by the event generation it covers."""
+class SharedAnswers:
+    """The newest computation per key, with the channel event generation it covers."""
 
     def __init__(
         self,
-        compute: Callable[[int], Awaitable[T]],
         *,
         max_age_seconds: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._compute = compute
         self._max_age = max_age_seconds
         self._monotonic = monotonic
-        self._entries: dict[int, _Entry[T]] = {}
+        self._entries: dict[Hashable, _Entry] = {}
         self.computations = 0
 
-    def _usable(self, entry: _Entry[T] | None, generation: int, now: float) -> bool:
+    def _usable(self, entry: _Entry | None, generation: int, now: float) -> bool:
         if entry is None or entry.generation < generation:
             return False
         if not entry.task.done():
@@ -52,18 +54,24 @@ class SharedOverviews(Generic[T]):
             return False
         return now - entry.started <= self._max_age
 
-    async def get(self, channel_id: int, generation: int) -> T:
-        """The channel's answer computed after event ``generation`` was delivered."""
+    async def get(self, key: Hashable, generation: int, compute: Callable[[], Awaitable[T]]) -> T:
+        """The answer to ``key`` computed after its channel's event ``generation`` was
+        delivered: joined if one is running or fresh, else ``compute()`` started."""
         now = self._monotonic()
-        entry = self._entries.get(channel_id)
+        entry = self._entries.get(key)
         if not self._usable(entry, generation, now):
-            entry = _Entry(generation, now, asyncio.ensure_future(self._compute(channel_id)))
-            self._entries[channel_id] = entry
+            if entry is None and len(self._entries) >= MAX_ENTRIES:
+                self._evict(now)
+            entry = _Entry(generation, now, asyncio.ensure_future(compute()))
+            self._entries[key] = entry
             self.computations += 1
         assert entry is not None
         # One caller going away must not cancel the computation the others wait for.
-        return await asyncio.shield(entry.task)
+        answer: T = await asyncio.shield(entry.task)
+        return answer
 
-    def forget(self, channel_id: int) -> None:
-        """Drop the channel's entry (its last stream closed)."""
-        self._entries.pop(channel_id, None)
+    def _evict(self, now: float) -> None:
+        """Drop finished entries too old to be handed out (bounded memory)."""
+        for key, entry in list(self._entries.items()):
+            if entry.task.done() and now - entry.started > self._max_age:
+                del self._entries[key]

@@ -75,13 +75,25 @@ def performance_indexes(
     along: each history post enters and leaves it once, so the cost is O((targets +
     history) log history) instead of a fresh sort per target.
     """
+    # Equal values share one (float, Fraction) key object: tuple comparison checks
+    # identity before calling Fraction.__eq__, which ties would otherwise call often.
+    canonical: dict[Fraction, tuple[float, Fraction]] = {}
     known = sorted(
-        ((post.published_at, post.views_24h) for post in history if post.views_24h is not None),
+        (
+            (
+                post.published_at,
+                canonical.setdefault(post.views_24h, (float(post.views_24h), post.views_24h)),
+            )
+            for post in history
+            if post.views_24h is not None
+        ),
         key=lambda pair: pair[0],
     )
     order = sorted(range(len(targets)), key=lambda i: targets[i].published_at)
     results: list[tuple[Metric, Fraction | None]] = [(_NO_SAMPLES, None)] * len(targets)
-    window: SortedList[Fraction] = SortedList()
+    # Ordered by (float, exact): float() is monotonic, so this is the exact order, and
+    # all but float ties compare as C floats instead of Fractions.
+    window: SortedList[tuple[float, Fraction]] = SortedList()
     entered = left = 0
     for i in order:
         target = targets[i]
@@ -99,13 +111,18 @@ _NO_SAMPLES = Metric.unavailable(UnavailableReason.NO_SAMPLES)
 
 
 def _indexed(
-    views_24h: Fraction | None, window: SortedList[Fraction]
+    views_24h: Fraction | None, window: SortedList[tuple[float, Fraction]]
 ) -> tuple[Metric, Fraction | None]:
     """``performance_index`` over a baseline already in order, with its exact value."""
     size = len(window)
-    if views_24h is None or size < MIN_BASELINE_POSTS:
-        return performance_index(views_24h, window), None
-    middle = window[size // 2] if size % 2 else (window[size // 2 - 1] + window[size // 2]) / 2
+    if views_24h is None:
+        return _NO_SAMPLES, None
+    if size < MIN_BASELINE_POSTS:
+        return performance_index(views_24h, [value for _, value in window]), None
+    if size % 2:
+        middle = window[size // 2][1]
+    else:
+        middle = (window[size // 2 - 1][1] + window[size // 2][1]) / 2
     if middle == 0:
         return Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR), None
     exact = views_24h / middle
@@ -131,7 +148,7 @@ def age_weight(published_at: datetime, at: datetime) -> float:
 
 def weighted_median(pairs: Sequence[tuple[Fraction, float]]) -> Fraction:
     """The smallest value whose cumulative weight reaches half the total weight."""
-    ordered = sorted(pairs, key=lambda pair: pair[0])
+    ordered = sorted(pairs, key=lambda pair: (float(pair[0]), pair[0]))
     half = sum(weight for _, weight in ordered) / 2
     running = 0.0
     for value, weight in ordered:
