@@ -31,10 +31,12 @@ def wait_for_history(stack: Stack, token: str, min_posts: int = 10) -> dict[str,
                 f"/api/v1/channels/{CHANNEL}/overview",
                 headers={"Authorization": f"Bearer {token}"},
             )
-            body: dict[str, Any] = reply.raise_for_status().json()
-            if body["current"]["posts"] + body["previous"]["posts"] >= min_posts:
-                return body
-            assert time.monotonic() < deadline, f"no history after 120 s: {body}"
+            # 404 until the collector has registered the simulated channel.
+            if reply.status_code != 404:
+                body: dict[str, Any] = reply.raise_for_status().json()
+                if body["current"]["posts"] + body["previous"]["posts"] >= min_posts:
+                    return body
+            assert time.monotonic() < deadline, f"no history after 120 s: {reply.text}"
             time.sleep(1)
 
 
