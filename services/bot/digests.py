@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 import grpc
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, Message
 
 from analyticbot.analytics.v1 import analytics_pb2, metric_pb2
@@ -99,7 +100,9 @@ class DigestScheduler:
         while not stop.is_set():
             try:
                 await self.tick(datetime.now(UTC))
-            except (grpc.aio.AioRpcError, asyncpg.PostgresError, OSError) as exc:
+            except (grpc.aio.AioRpcError, TelegramAPIError, asyncpg.PostgresError, OSError) as exc:
+                # A send that failed (5xx, network) stays claimed by this consumer in the
+                # ledger; the next round claims it again and retries.
                 log.warning("digest round failed: %s", type(exc).__name__)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -57,6 +57,7 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "btn_back": "⬅️ Back",
         "choose_hour": "At what hour should the digest arrive?",
         "choose_tz": "Choose your time zone:",
+        "button_stale": "This button is out of date. Send /settings again.",
         "channel_added": (
             "✅ <b>{title}</b> is connected. I am collecting its history now; the first "
             "numbers appear within minutes."
@@ -118,6 +119,7 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "btn_back": "⬅️ Назад",
         "choose_hour": "В котором часу присылать дайджест?",
         "choose_tz": "Выберите часовой пояс:",
+        "button_stale": "Эта кнопка устарела. Отправьте /settings ещё раз.",
         "channel_added": (
             "✅ Канал <b>{title}</b> подключён. Я собираю его историю; первые цифры "
             "появятся через несколько минут."
@@ -179,6 +181,7 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "btn_back": "⬅️ Orqaga",
         "choose_hour": "Dayjest soat nechada kelsin?",
         "choose_tz": "Vaqt mintaqangizni tanlang:",
+        "button_stale": "Bu tugma eskirgan. /settings buyrugʻini qayta yuboring.",
         "channel_added": (
             "✅ <b>{title}</b> ulandi. Hozir uning tarixini yigʻyapman; birinchi raqamlar "
             "bir necha daqiqada paydo boʻladi."

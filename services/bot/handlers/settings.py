@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
@@ -33,8 +34,20 @@ async def lang(message: Message, t: Translator) -> None:
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
     if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            # A second tap on a button (or a tap from an old view) that leads to what the
+            # message already shows: Telegram refuses the edit, and there is nothing to do.
+            if "message is not modified" not in exc.message:
+                raise
     await query.answer()
+
+
+async def stale_button(query: CallbackQuery, t: Translator) -> None:
+    """A tap on a button the bot does not understand (an old keyboard, forged data):
+    nothing changes, and the user is told how to get a working one."""
+    await query.answer(t("button_stale"))
 
 
 async def on_setting(
@@ -62,6 +75,9 @@ async def on_setting(
     elif action == "zones":
         await _show(query, t("choose_tz"), zones_keyboard(t))
         return
+    elif action != "back":
+        await stale_button(query, t)
+        return
     if changes:
         async with pool.acquire() as conn:
             prefs = await repo.update_user(conn, prefs.user_id, **changes)
@@ -81,4 +97,6 @@ def build_router() -> Router:
     router.message(Command("settings"))(settings)
     router.message(Command("lang"))(lang)
     router.callback_query(SettingsCallback.filter())(on_setting)
+    # Every callback button of the bot is a SettingsCallback: any other data is stale.
+    router.callback_query()(stale_button)
     return router

@@ -1,5 +1,7 @@
-"""A local fake of the Bot API: records every request, serves getUpdates, and can answer
-429 (with retry_after) or 403, or hold requests unanswered (to crash a bot mid-send)."""
+"""A local fake of the Bot API: records every request (uploaded files included), serves
+getUpdates, and can answer 429 (with retry_after) or 403, or hold requests unanswered (to
+crash a bot mid-send). Like Telegram, it refuses to edit a message it never sent or to
+"edit" one into exactly what it already shows."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ class Call:
     params: dict[str, Any]
     at: float  # time.monotonic() on arrival
     status: int = 200
+    files: dict[str, bytes] = field(default_factory=dict)  # uploads, by form field name
+    result: Any = None  # what the fake answered, when it answered ok
 
     @property
     def chat_id(self) -> int:
@@ -42,6 +46,8 @@ class FakeTelegram:
     updates: deque[dict[str, Any]] = field(default_factory=deque)
     rules: list[Rule] = field(default_factory=list)
     admins: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # What each message the bot sent shows now: (chat id, message id) -> text, markup.
+    messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     holding: bool = False
     url: str = ""
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -96,12 +102,15 @@ class FakeTelegram:
         method = request.match_info["method"]
         form = await request.post()
         params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
         for key, value in form.items():
             if isinstance(value, str):
                 params[key] = _decode(value)
             else:
                 params[key] = "<file>"
-        call = Call(method=method, params=params, at=time.monotonic())
+                if isinstance(value, web.FileField):
+                    files[key] = value.file.read()
+        call = Call(method=method, params=params, at=time.monotonic(), files=files)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._updates(params)})
         if self.holding and method in {"sendMessage", "sendPhoto"}:
@@ -115,8 +124,13 @@ class FakeTelegram:
                 call.status = answer[0]
                 self.calls.append(call)
                 return web.json_response(answer[1], status=answer[0])
+        if method == "editMessageText" and (refusal := self._refuse_edit(call)) is not None:
+            call.status = refusal[0]
+            self.calls.append(call)
+            return web.json_response(refusal[1], status=refusal[0])
+        call.result = self._result(call)
         self.calls.append(call)
-        return web.json_response({"ok": True, "result": self._result(call)})
+        return web.json_response({"ok": True, "result": call.result})
 
     async def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0) or 0)
@@ -148,8 +162,39 @@ class FakeTelegram:
                 message["photo"] = [
                     {"file_id": "p", "file_unique_id": "p", "width": 800, "height": 400}
                 ]
+            self.messages[(call.chat_id, message["message_id"])] = _content(call)
             return message
+        if call.method == "editMessageText":
+            message_id = int(call.params["message_id"])
+            self.messages[(call.chat_id, message_id)] = _content(call)
+            return {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "edit_date": int(time.time()),
+                "chat": {"id": call.chat_id, "type": "private"},
+                "from": BOT_USER,
+                "text": call.params.get("text", ""),
+            }
         return True
+
+    def _refuse_edit(self, call: Call) -> tuple[int, dict[str, Any]] | None:
+        key = (call.chat_id, int(call.params.get("message_id", 0)))
+        if key not in self.messages:
+            return bad_request("message to edit not found")
+        if self.messages[key] == _content(call):
+            return bad_request(
+                "message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message"
+            )
+        return None
+
+
+def _content(call: Call) -> dict[str, Any]:
+    """What a message shows: its text (or caption) and its inline keyboard."""
+    return {
+        "text": call.params.get("text", call.params.get("caption", "")),
+        "reply_markup": call.params.get("reply_markup"),
+    }
 
 
 def _decode(value: str) -> Any:
@@ -170,9 +215,17 @@ def too_many_requests(retry_after: int) -> tuple[int, dict[str, Any]]:
     }
 
 
+def bad_request(reason: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {reason}"}
+
+
 def forbidden() -> tuple[int, dict[str, Any]]:
     return 403, {
         "ok": False,
         "error_code": 403,
         "description": "Forbidden: bot was blocked by the user",
     }
+
+
+def server_error() -> tuple[int, dict[str, Any]]:
+    return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
