@@ -3,6 +3,10 @@ they can be stopped and started without touching the machine's shared servers.
 
 ``ANALYTICBOT_FULL_DRILLS=1`` (``make test-resilience``) keeps each store down for 30 s and the load
 running longer; without it (``make test``) outages last 5 s.
+
+The simulated collector replays its two weeks at 2,000 times real time (about ten
+minutes, longer than a full run of the drills), so every fault lands on a collector
+that is busy collecting, as it would be during a backfill.
 """
 
 from __future__ import annotations
@@ -28,18 +32,24 @@ from analyticbot.embedded import EmbeddedStores, start_postgres
 from tests.e2e.conftest import Stack, free_port, start_stack, stop_stack
 from tests.support import ROOT
 
+SIMULATOR_SPEED = 2000
+
 
 @dataclass(frozen=True)
 class DrillPlan:
     outage_seconds: float
     rate: float
+    # How long the load runs around a restart drill's SIGKILL (sent 2 s in).
+    restart_load_seconds: float
+    # The full drills also wait for what takes minutes (a dead collector's leases).
+    full: bool
 
 
 @pytest.fixture(scope="session")
 def plan() -> DrillPlan:
     if os.environ.get("ANALYTICBOT_FULL_DRILLS") == "1":
-        return DrillPlan(outage_seconds=30.0, rate=20.0)
-    return DrillPlan(outage_seconds=5.0, rate=20.0)
+        return DrillPlan(outage_seconds=30.0, rate=20.0, restart_load_seconds=20.0, full=True)
+    return DrillPlan(outage_seconds=5.0, rate=20.0, restart_load_seconds=14.0, full=False)
 
 
 class OwnRedis:
@@ -145,7 +155,8 @@ def drill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillStack
     }
     saved = {name: os.environ.get(name) for name in limits}
     os.environ.update(limits)
-    stack = start_stack(postgres.url, redis_server.url, root / "stack", free_port())
+    replay = {"ANALYTICBOT_COLLECTOR_SIMULATOR_SPEED": str(SIMULATOR_SPEED)}
+    stack = start_stack(postgres.url, redis_server.url, root / "stack", free_port(), replay)
     try:
         token = stack.login()
         channel_ids = wait_for_channels(stack, token)

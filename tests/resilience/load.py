@@ -3,8 +3,9 @@
 ``python -m tests.resilience.load URL TOKEN SECONDS RATE OUT PATH...`` sends ``RATE``
 GET requests per second (open loop: each request starts on its own schedule, whatever
 the previous ones are doing), cycling through ``PATH``s, for ``SECONDS``, and writes one
-record per request to ``OUT`` (JSON): start offset, path, status (0 for no answer),
-``X-Cache`` and latency.
+record per request to ``OUT`` (JSON): start offset and wall-clock start, path, status
+(0 for no answer, with the exception's name: ``ConnectError`` when the connection was
+refused), the error body's ``code``, ``Retry-After``, ``X-Cache`` and latency.
 """
 
 from __future__ import annotations
@@ -19,20 +20,39 @@ from typing import Any
 import httpx
 
 
+def _error_code(response: httpx.Response) -> str:
+    if response.status_code < 400:
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
+
+
 async def _one(
     client: httpx.AsyncClient, path: str, offset: float, records: list[dict[str, Any]]
 ) -> None:
+    at = time.time()
     started = time.perf_counter()
+    error = code = cache = retry_after = ""
     try:
         response = await client.get(path)
-        status, cache = response.status_code, response.headers.get("X-Cache", "")
-    except httpx.HTTPError:
-        status, cache = 0, ""
+    except httpx.HTTPError as exc:
+        status, error = 0, type(exc).__name__
+    else:
+        status, code = response.status_code, _error_code(response)
+        cache = response.headers.get("X-Cache", "")
+        retry_after = response.headers.get("Retry-After", "")
     records.append(
         {
             "t": round(offset, 3),
+            "at": round(at, 3),
             "path": path,
             "status": status,
+            "error": error,
+            "code": code,
+            "retry_after": retry_after,
             "cache": cache,
             "ms": round((time.perf_counter() - started) * 1000, 2),
         }

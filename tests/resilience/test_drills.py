@@ -4,137 +4,37 @@ PostgreSQL away and bring them back. Each prints what it measured (``-s`` shows 
 The crash drill of the collector (SIGKILL during a backfill; rows equal a clean run) is
 ``tests/integration/collector/test_collector_crash.py`` and the bot's (SIGKILL during a
 notification burst) ``tests/integration/bot/test_bot_crash.py``; ``make
-test-resilience`` runs them beside these.
+test-resilience`` runs them beside these. The restarts of auth, the collector and the
+gateway under load are in ``test_crash_restarts.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import statistics
-import subprocess
-import sys
 import time
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import grpc
-import httpx
 import redis
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.collector.scheduler import LEASE_SECONDS
 from tests.resilience.conftest import DrillPlan, DrillStack
-from tests.support import ROOT
+from tests.resilience.observe import (
+    SERVICES,
+    Load,
+    health,
+    refused_cleanly,
+    server_errors,
+    service_pid,
+    statuses,
+    summary,
+    wait_for,
+    warm,
+)
 
-SERVICES = {
-    "analytics": "analyticbot.analytics.v1.AnalyticsService",
-    "auth": "analyticbot.auth.v1.AuthService",
-    "collector": "analyticbot.collector.v1.CollectorService",
-}
 STREAMS = ("ab:events:ingest", "ab:alerts")
-# A refused read comes back within the gateway's RPC deadline (5 s) and a second: it may
-# wait for one store connection attempt, never hang.
-ANSWERED_WITHIN_MS = 6000
-
-
-def health(port: int, service: str) -> str:
-    """The service's status name, or the failure's code (UNAVAILABLE when down)."""
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=1
-            )
-        except grpc.RpcError as exc:
-            return str(exc.code().name)
-    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Seconds until ``condition()`` holds; fails after ``timeout``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s")
-
-
-def statuses(drill: DrillStack, names: tuple[str, ...]) -> dict[str, str]:
-    grpc_ports = drill.ports["grpc"]
-    return {name: health(grpc_ports[name], SERVICES[name]) for name in names}
-
-
-class Load:
-    """``tests.resilience.load`` in a second process."""
-
-    def __init__(self, drill: DrillStack, seconds: float, rate: float, out: Path) -> None:
-        self.out = out
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.resilience.load",
-                drill.stack.url,
-                drill.token,
-                str(seconds),
-                str(rate),
-                str(out),
-                *drill.read_paths(),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-
-    def records(self) -> list[dict[str, Any]]:
-        assert self.process.wait(timeout=120) == 0
-        return list(json.loads(self.out.read_text()))
-
-
-def summary(name: str, records: list[dict[str, Any]], **figures: float | str) -> dict[str, Any]:
-    codes = Counter(int(record["status"]) for record in records)
-    latencies = sorted(float(record["ms"]) for record in records)
-    result = {
-        "drill": name,
-        "requests": len(records),
-        "statuses": dict(sorted(codes.items())),
-        "stale": sum(1 for record in records if record["cache"] == "stale"),
-        "p50_ms": round(statistics.median(latencies), 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
-        **figures,
-    }
-    print(f"\nDRILL {json.dumps(result)}", flush=True)
-    return result
-
-
-def server_errors(drill: DrillStack, records: list[dict[str, Any]]) -> str:
-    """The 5xx/no-answer records and the stack's error log lines, for a failure."""
-    bad = [r for r in records if r["status"] >= 500 or r["status"] == 0]
-    lines = [
-        line
-        for line in drill.stack.log_path.read_text(errors="replace").splitlines()
-        if '"ERROR"' in line or "Traceback" in line or "Error:" in line
-    ]
-    return f"{bad[:10]}\n" + "\n".join(lines[-40:])
-
-
-def refused_cleanly(records: list[dict[str, Any]]) -> bool:
-    """Every read that was not answered is a 503 that came back within the deadline."""
-    failures = [r for r in records if r["status"] != 200]
-    return all(r["status"] == 503 and r["ms"] < ANSWERED_WITHIN_MS for r in failures)
-
-
-def warm(drill: DrillStack) -> None:
-    """Read every path once, so each has a stale copy before the fault."""
-    headers = {"Authorization": f"Bearer {drill.token}"}
-    with httpx.Client(base_url=drill.stack.url, headers=headers, timeout=10) as client:
-        for path in drill.read_paths():
-            assert client.get(path).status_code == 200, path
-    time.sleep(0.3)
 
 
 def test_analytics_killed_under_load_serves_cached_reads_without_5xx(
@@ -142,7 +42,8 @@ def test_analytics_killed_under_load_serves_cached_reads_without_5xx(
 ) -> None:
     warm(drill_stack)
     port = drill_stack.ports["grpc"]["analytics"]
-    pid = int(drill_stack.ports["pids"]["analytics"])
+    pid = service_pid(drill_stack, "analytics")
+    assert pid is not None, "no analytics process"
     load = Load(drill_stack, plan.outage_seconds + 8, plan.rate, tmp_path / "load.json")
     time.sleep(2)
     os.kill(pid, signal.SIGKILL)
@@ -235,6 +136,22 @@ async def _row_counts(url: str) -> tuple[int, int, int]:
         await conn.close()
 
 
+async def _stuck_leases(url: str) -> int:
+    """Channels still leased by a run that started more than 5 s ago: runs the outage
+    broke, whose leases nobody released (they block the channel until they expire)."""
+    conn = await asyncpg.connect(url)
+    try:
+        return int(
+            await conn.fetchval(
+                """SELECT count(*) FROM collection_state
+                   WHERE lease_until > now() AND lease_until < now() + make_interval(secs => $1)""",
+                LEASE_SECONDS - 5,
+            )
+        )
+    finally:
+        await conn.close()
+
+
 def test_postgres_outage_reports_not_serving_and_recovers_with_no_row_lost(
     drill_stack: DrillStack, plan: DrillPlan, tmp_path: Path
 ) -> None:
@@ -258,6 +175,7 @@ def test_postgres_outage_reports_not_serving_and_recovers_with_no_row_lost(
         "all SERVING again",
     )
     recovery = time.monotonic() - restarted
+    stuck = asyncio.run(_stuck_leases(drill_stack.postgres.url))
     records = load.records()
     posts_after, duplicates, snapshots_after = asyncio.run(_row_counts(drill_stack.postgres.url))
     tail = [r for r in records if r["t"] > records[-1]["t"] - 2]
@@ -270,6 +188,7 @@ def test_postgres_outage_reports_not_serving_and_recovers_with_no_row_lost(
         posts_before=posts_before,
         posts_after=posts_after,
         duplicated=duplicates,
+        stuck_leases=stuck,
     )
     assert duplicates == 0
     assert posts_after >= posts_before
