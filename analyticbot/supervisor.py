@@ -101,6 +101,19 @@ class Child:
             self.process.wait()
 
 
+def _write_pids(
+    root: Path, listing: dict[str, object], children: list[Child], written: dict[str, int]
+) -> dict[str, int]:
+    """Keep ``ports.json``'s ``pids`` equal to the running processes (rewritten, atomically,
+    only when a child was restarted); returns what it now says."""
+    pids = {child.name: child.process.pid for child in children if child.process}
+    if pids != written:
+        staging = root / "ports.json.tmp"
+        staging.write_text(json.dumps({**listing, "pids": pids}, indent=2))
+        staging.replace(root / "ports.json")
+    return pids
+
+
 def _environments(
     base: dict[str, str], data_dir: Path, http_port: int
 ) -> dict[str, dict[str, str]]:
@@ -187,14 +200,14 @@ def run_stack(data_dir: str, http_port: int) -> int:
         for child in children:
             child.start()
         listing = json.loads((root / "ports.json").read_text())
-        pids = {child.name: child.process.pid for child in children if child.process}
-        (root / "ports.json").write_text(json.dumps({**listing, "pids": pids}, indent=2))
+        written = _write_pids(root, listing, children, {})
         url = f"http://127.0.0.1:{http_port}/"
         seeded = False
         announced = False
         while not stop:
             for child in children:
                 child.poll()
+            written = _write_pids(root, listing, children, written)
             if not seeded and base["ANALYTICBOT_ENV"] == "development":
                 seeded = asyncio.run(seed_dev_grants(database_url))
             if not announced and _listening(http_port):

@@ -17,15 +17,18 @@ async def claim_due(
 ) -> list[int]:
     """Lease up to ``limit`` due, unpaused channels to ``owner``.
 
-    A channel is due when ``next_run_at <= now`` (collector time) and nobody holds a
-    live lease on it (database time). ``SKIP LOCKED`` lets replicas claim concurrently
-    without waiting on each other or taking the same channel.
+    A channel is due when ``next_run_at <= now`` (collector time) and nobody else holds a
+    live lease on it (database time). ``owner``'s own leases count as free: a run whose
+    release failed (the database blinked) left one behind, and the scheduler claims only
+    after every run it started has ended, so none of them is still in flight.
+    ``SKIP LOCKED`` lets replicas claim concurrently without waiting on each other or
+    taking the same channel.
     """
     rows = await conn.fetch(
         """WITH due AS (
                SELECT s.channel_id FROM collection_state s JOIN channels c ON c.id = s.channel_id
                WHERE s.next_run_at <= $2 AND NOT c.paused
-                 AND (s.lease_until IS NULL OR s.lease_until < now())
+                 AND (s.lease_until IS NULL OR s.lease_until < now() OR s.lease_owner = $1)
                ORDER BY s.next_run_at, s.channel_id
                LIMIT $3
                FOR UPDATE OF s SKIP LOCKED)

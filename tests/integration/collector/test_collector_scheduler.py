@@ -35,6 +35,13 @@ async def test_two_replicas_never_claim_the_same_channel(
             *a,
             *b,
         }
+        # A lease its owner never released (the release failed) is its owner's again at
+        # once, and still nobody else's.
+        mine = a[0] if a else b[0]
+        owner_of_mine = f"a-{unique_id}" if a else f"b-{unique_id}"
+        other = f"b-{unique_id}" if a else f"a-{unique_id}"
+        assert mine not in await jobs.claim_due(conn, other, now, 100, 60)
+        assert mine in await jobs.claim_due(conn, owner_of_mine, now, 100, 60)
         # An expired lease is handed over.
         victim = (a or b)[0]
         await conn.execute(
