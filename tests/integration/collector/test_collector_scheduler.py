@@ -105,6 +105,7 @@ async def test_resume_point_is_after_every_stamped_write(
             " WHERE channel_id = $1",
             channel_id,
         )
+        assert state is not None
         recorded = [v for v in (state["last_refresh_at"], state["last_subscribers_at"]) if v]
         assert all(v < stamped for v in recorded)  # the state alone would go back in time
         resume = await jobs.simulated_resume_point(conn, channel_id, channel_id + 1)
