@@ -13,6 +13,10 @@ The dashboard read is the channel overview with an explicit period, which the an
 service answers from its Redis cache after the first call; each request still passes the
 gateway's token check, rate limit and auth's ``CheckAccess``.
 
+Beside the wrk figures, the CPU each of the stack's processes spent per request (from
+``/proc``, pids from the stack's ``ports.json``): on a machine shared with other work
+that figure moves far less than the throughput does.
+
 ``python -m bench.gateway_load [--rate 1000] [--seconds 10]`` (uses ``DATABASE_URL`` /
 ``REDIS_URL``, else the local servers).
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -54,6 +59,16 @@ def _ms(text: str) -> float:
     match = re.fullmatch(r"([0-9.]+)(us|ms|s)", text)
     assert match, text
     return float(match[1]) * _UNITS[match[2]]
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds each process has used so far (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def wrk(url: str, token: str | None, seconds: int, connections: int) -> Figures:
@@ -116,17 +131,29 @@ async def open_loop(url: str, token: str | None, rate: float, seconds: float) ->
     )
 
 
-def wait_until_caught_up(url: str, token: str, channel: int) -> None:
+def wait_until_caught_up(url: str, token: str, channels: list[int]) -> int:
     """Wait for the simulator's replay of past weeks (CPU-heavy) to reach the present,
-    so it does not share the machine with the measurement."""
+    so it does not share the machine with the measurement; returns the channel with the
+    newest data. While the replay runs, the newest sample moves hours per second; once it
+    runs in real time it stands still for minutes (a quiet hour may leave it well behind
+    the clock, so closeness to now alone is no test)."""
     headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + 300
+    previous: datetime | None = None
     while time.monotonic() < deadline:
-        reply = httpx.get(f"{url}/api/v1/channels/{channel}/overview", headers=headers)
-        as_of = reply.json().get("data_as_of") if reply.status_code == 200 else None
-        if as_of and datetime.fromisoformat(as_of) > datetime.now(UTC) - timedelta(minutes=15):
-            return
-        time.sleep(2)
+        newest: dict[int, datetime] = {}
+        for channel in channels:
+            reply = httpx.get(f"{url}/api/v1/channels/{channel}/overview", headers=headers)
+            as_of = reply.json().get("data_as_of") if reply.status_code == 200 else None
+            if as_of:
+                newest[channel] = datetime.fromisoformat(as_of)
+        if newest:
+            channel, latest = max(newest.items(), key=lambda item: item[1])
+            recent = latest > datetime.now(UTC) - timedelta(hours=3)
+            if recent and previous is not None and latest - previous < timedelta(minutes=1):
+                return channel
+            previous = latest
+        time.sleep(5)
     raise AssertionError("the simulator did not catch up with the present in 300 s")
 
 
@@ -153,8 +180,7 @@ def main() -> None:
     stack = start_stack(database, redis_url, folder, free_port())
     try:
         token = stack.login()
-        channel = wait_for_channels(stack, token)[0]
-        wait_until_caught_up(stack.url, token, channel)
+        channel = wait_until_caught_up(stack.url, token, wait_for_channels(stack, token))
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=7)
         query = f"start={start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
@@ -163,12 +189,25 @@ def main() -> None:
         asyncio.run(open_loop(dashboard, token, 20, 1))  # warm the cache
         print("| endpoint | load | req/s | p50 ms | p99 ms | errors |")
         print("|---|---|---:|---:|---:|---:|", flush=True)
+        pids = json.loads((folder / "ports.json").read_text())["pids"]
+        closed, cpu = {}, {}
         for name, url, bearer in (("/healthz", trivial, None), ("overview", dashboard, token)):
-            figures = wrk(url, bearer, args.seconds, args.connections)
-            print(_row(name, f"wrk -c{args.connections}", figures), flush=True)
+            before = cpu_seconds(pids)
+            closed[name] = wrk(url, bearer, args.seconds, args.connections)
+            after = cpu_seconds(pids)
+            requests = closed[name].throughput * args.seconds
+            cpu[name] = {p: 1000 * (after[p] - before[p]) / requests for p in pids}
+            print(_row(name, f"wrk -c{args.connections}", closed[name]), flush=True)
         for name, url, bearer in (("/healthz", trivial, None), ("overview", dashboard, token)):
             figures = asyncio.run(open_loop(url, bearer, args.rate, args.seconds))
             print(_row(name, f"open {args.rate:,.0f}/s", figures), flush=True)
+        ratio = closed["overview"].throughput / closed["/healthz"].throughput
+        print(f"\noverview / /healthz throughput (wrk, closed loop): {ratio:.2f}x\n")
+        names = sorted(pids)
+        print("| CPU ms per request (wrk) | " + " | ".join(names) + " |")
+        print("|---|" + "---:|" * len(names))
+        for name, spent in cpu.items():
+            print(f"| {name} | " + " | ".join(f"{spent[p]:.2f}" for p in names) + " |")
     finally:
         stop_stack(stack)
         drop_database(admin, database)

@@ -21,6 +21,7 @@ from gateway.api import (
     auth,
     dev,
     export,
+    export_links,
     invites,
     live,
     members,
@@ -77,7 +78,17 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(channels_api.blueprint)
-    for resource in (posts, series, export, alerts, live, members, invites, share_links):
+    for resource in (
+        posts,
+        series,
+        export,
+        export_links,
+        alerts,
+        live,
+        members,
+        invites,
+        share_links,
+    ):
         app.register_blueprint(resource.blueprint)
     app.register_blueprint(wellknown.blueprint)
     if settings.dev_login:

@@ -44,6 +44,11 @@ class GatewaySettings(BaseServiceSettings):
     rpc_deadline_seconds: float = 5.0
     # Deadline of a whole CSV export stream, in seconds.
     export_deadline_seconds: float = 300.0
+    # Export links (the URL Telegram's downloadFile fetches): how long one is valid, in
+    # seconds (never beyond the access token it was made with), and the prefix of their
+    # Redis keys.
+    export_link_ttl_seconds: int = 300
+    export_link_key_prefix: str = "analyticbot:export-link"
     # Live updates (WebSocket): time allowed for the first ("auth") message, the
     # heartbeat interval, and how often the caller's access is checked again.
     websocket_auth_timeout_seconds: float = 10.0
@@ -81,6 +86,9 @@ class GatewaySettings(BaseServiceSettings):
     # breaker opens after that many consecutive failures of analytics, for that long.
     stale_key_prefix: str = "analyticbot:stale"
     stale_ttl_seconds: int = 600
+    # Identical dashboard reads in flight together share one analytics call (each
+    # caller's access is still checked with auth first); false sends one call each.
+    share_concurrent_reads: bool = True
     breaker_threshold: int = 5
     breaker_open_seconds: float = 3.0
     # How many reverse proxies append to X-Forwarded-For in front of the gateway; 0 means
@@ -109,6 +117,7 @@ class GatewaySettings(BaseServiceSettings):
         for name in (
             "rpc_deadline_seconds",
             "export_deadline_seconds",
+            "export_link_ttl_seconds",
             "websocket_auth_timeout_seconds",
             "websocket_heartbeat_seconds",
             "websocket_access_recheck_seconds",

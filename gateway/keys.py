@@ -105,25 +105,36 @@ class KeyRing:
 
     async def verify(self, token: str, kinds: Iterable[TokenKind] = USER) -> Principal:
         """The principal of a valid token of one of ``kinds``; 401 ``APIError`` otherwise,
-        503 while no key set could be loaded yet."""
+        503 while no key set could be loaded yet.
+
+        The verifier remembers tokens it verified, so a known token costs no parsing
+        here either; a token it refuses for naming an unknown key triggers a refresh."""
         if self._verifier is None:
             await self.refresh()
-        try:
-            kid = str(jwt.get_unverified_header(token).get("kid", ""))
-        except jwt.PyJWTError:
-            raise unauthenticated("malformed token", invalid_token=True) from None
         verifier = self._verifier
         assert verifier is not None
-        if kid not in verifier.key_ids and self._may_refresh():
-            self._last_kid_refresh = self._clock()
-            try:
-                await self.refresh()
-            except APIError as exc:
-                log.warning("key set refresh failed (%s)", exc.code)
+        try:
+            return verifier.verify(token, kinds=kinds)
+        except Unauthenticated as exc:
+            if not self._names_unknown_key(token, verifier) or not self._may_refresh():
+                raise unauthenticated(str(exc), invalid_token=True) from None
+        self._last_kid_refresh = self._clock()
+        try:
+            await self.refresh()
+        except APIError as exc:
+            log.warning("key set refresh failed (%s)", exc.code)
         try:
             return verifier.verify(token, kinds=kinds)
         except Unauthenticated as exc:
             raise unauthenticated(str(exc), invalid_token=True) from None
+
+    @staticmethod
+    def _names_unknown_key(token: str, verifier: TokenVerifier) -> bool:
+        try:
+            kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        except jwt.PyJWTError:
+            return False
+        return kid not in verifier.key_ids
 
 
 def public_keys(jwks: Mapping[str, Any], *, accepted: set[str]) -> list[dict[str, str]]:

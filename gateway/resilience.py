@@ -10,6 +10,10 @@ already passed, and the answer does not depend on who asks); when the service fa
 the breaker is open, that copy is served instead of a 503 and the response says so
 (``X-Cache: stale`` and ``Warning: 110``). Redis is given a quarter of a second per
 command and its failures only cost the fallback, never the fresh answer.
+
+Identical dashboard reads in flight together share one call (``shared_reads``), but
+only in requests whose caller auth has just allowed on that channel
+(``access_checked``, set by ``api.access``): the access decision is never shared.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from quart import Quart, Response, g, has_request_context
 from redis.exceptions import RedisError
 
 from gateway.errors import RETRY_AFTER_SECONDS, APIError
+from gateway.shared_reads import SharedReads
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,27 @@ def served_stale() -> bool:
     return bool(has_request_context() and g.get("served_stale", False))
 
 
+def access_checked(channel_id: int) -> None:
+    """Record that auth has just allowed this request's caller on ``channel_id`` (any
+    permission implies viewing its analytics), so its dashboard reads may share a call.
+    WebSockets share none and are not marked."""
+    if has_request_context():
+        g.access_checked_channel = channel_id
+
+
+def _access_checked(request: Message) -> bool:
+    channel_id = getattr(request, "channel_id", None)
+    return (
+        channel_id is not None
+        and has_request_context()
+        and g.get("access_checked_channel") == channel_id
+    )
+
+
+async def _serialized(send: Callable[[], Awaitable[Message]]) -> bytes:
+    return (await send()).SerializeToString()
+
+
 def install_stale_headers(app: Quart) -> None:
     """Mark responses built from a stale copy."""
 
@@ -111,6 +137,7 @@ class AnalyticsGuard:
         ttl_seconds: int = 600,
         refresh_seconds: float = 5.0,
         breaker: CircuitBreaker | None = None,
+        share_reads: bool = False,
     ) -> None:
         self._redis = client
         self._prefix = prefix
@@ -119,6 +146,7 @@ class AnalyticsGuard:
         self.breaker = breaker or CircuitBreaker()
         self._written: dict[str, float] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self._shared = SharedReads() if share_reads else None
 
     def _key(self, method: str, request: Message) -> str:
         digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
@@ -135,6 +163,7 @@ class AnalyticsGuard:
         answered from its stale copy when there is one. Raises ``AioRpcError`` as
         ``send`` does, or a 503 ``APIError`` while the breaker is open."""
         cached = method in CACHED_READS
+        shared = self._shared if cached and _access_checked(request) else None
         if not self.breaker.allow():
             if cached and (stale := await self._stale(method, request, response)) is not None:
                 return stale
@@ -145,7 +174,11 @@ class AnalyticsGuard:
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         try:
-            answer = await send()
+            if shared is None:
+                answer = await send()
+            else:
+                key = self._key(method, request)
+                answer = response.FromString(await shared.read(key, lambda: _serialized(send)))
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in _FAILURES:
                 self.breaker.success()

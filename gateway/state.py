@@ -15,6 +15,7 @@ from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.tokens import TokenKind
 from gateway.analytics_peer import AnalyticsPeer
 from gateway.config import GatewaySettings
+from gateway.export_links import ExportLinks
 from gateway.keys import USER, Caller, KeyRing, bearer_token
 from gateway.peers import PeerChannels, Peers
 from gateway.ratelimit import Limits, Policy, RateLimiter
@@ -38,6 +39,7 @@ class GatewayState:
     _limiter: RateLimiter | None = field(default=None, repr=False)
     _team: TeamPeer | None = field(default=None, repr=False)
     guard: AnalyticsGuard | None = field(default=None, repr=False)
+    _export_links: ExportLinks | None = field(default=None, repr=False)
 
     @property
     def peers(self) -> Peers:
@@ -56,6 +58,12 @@ class GatewayState:
         if self._team is None:
             raise RuntimeError("the gateway is not started")
         return self._team
+
+    @property
+    def export_links(self) -> ExportLinks:
+        if self._export_links is None:
+            raise RuntimeError("the gateway is not started")
+        return self._export_links
 
     @property
     def limiter(self) -> RateLimiter:
@@ -79,6 +87,7 @@ class GatewayState:
             breaker=CircuitBreaker(
                 threshold=settings.breaker_threshold, open_seconds=settings.breaker_open_seconds
             ),
+            share_reads=settings.share_concurrent_reads,
         )
         self._peers = Peers(
             self.channels,
@@ -92,6 +101,11 @@ class GatewayState:
             guard=self.guard,
         )
         self._team = TeamPeer(self.channels.auth, deadline_seconds=settings.rpc_deadline_seconds)
+        self._export_links = ExportLinks(
+            create_redis(settings.redis_url.get_secret_value(), connect_timeout=1.0),
+            prefix=settings.export_link_key_prefix,
+            ttl_seconds=settings.export_link_ttl_seconds,
+        )
         self._limiter = RateLimiter(
             settings.redis_url.get_secret_value(),
             Limits.parse(
@@ -121,6 +135,9 @@ class GatewayState:
         if self._limiter is not None:
             await self._limiter.close()
             self._limiter = None
+        if self._export_links is not None:
+            await self._export_links.close()
+            self._export_links = None
 
 
 def gateway_state() -> GatewayState:

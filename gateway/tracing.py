@@ -7,6 +7,10 @@ carry its trace to auth and analytics.
 The gateway is the public edge: a ``traceparent`` sent by a browser would let anyone pick
 our trace ids and force sampling, so inbound trace headers are dropped and every request
 starts a trace of its own.
+
+Credentials in a URL path (export links, ``/api/v1/exports/exl_...``) never reach a span:
+the tracing middleware sees the path masked (``runtime.logging.mask_url_secrets``), and
+the app the real one.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from quart import Quart, Response, request
 
+from analyticbot.runtime.logging import mask_url_secrets
 from gateway.metrics import route_template
 
 _UNTRUSTED = frozenset({b"traceparent", b"tracestate", b"baggage"})
 # Probes and scrapes every few seconds: not worth a trace each.
 EXCLUDED_URLS = "/healthz,/readyz,/metrics"
+_REAL_PATH = "analyticbot.real_path"
 
 ASGIApp = Any
 
@@ -31,6 +37,33 @@ def _drop_trace_headers(app: ASGIApp) -> ASGIApp:
         if scope["type"] in ("http", "websocket"):
             headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _UNTRUSTED]
             scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return asgi
+
+
+def _mask_path(app: ASGIApp) -> ASGIApp:
+    """Outside the tracing middleware: hand it the path with URL credentials masked."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        masked = mask_url_secrets(path)
+        if scope["type"] in ("http", "websocket") and masked != path:
+            real = (path, scope.get("raw_path"))
+            scope = {**scope, "path": masked, "raw_path": masked.encode(), _REAL_PATH: real}
+        await app(scope, receive, send)
+
+    return asgi
+
+
+def _restore_path(app: ASGIApp) -> ASGIApp:
+    """Inside the tracing middleware: give the app back the real path."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if _REAL_PATH in scope:
+            path, raw_path = scope[_REAL_PATH]
+            scope = {k: v for k, v in scope.items() if k != _REAL_PATH}
+            scope.update(path=path, raw_path=raw_path)
         await app(scope, receive, send)
 
     return asgi
@@ -50,7 +83,7 @@ async def _name_span(response: Response) -> Response:
 def install_tracing(app: Quart) -> None:
     """Trace every request of ``app`` with the global tracer provider."""
     traced = OpenTelemetryMiddleware(
-        app.asgi_app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
+        _restore_path(app.asgi_app), excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
     )
-    app.asgi_app = _drop_trace_headers(traced)  # type: ignore[method-assign]
+    app.asgi_app = _drop_trace_headers(_mask_path(traced))  # type: ignore[method-assign]
     app.after_request(_name_span)

@@ -1,9 +1,11 @@
-"""JSON logs on stderr, one object per line, with registered secrets masked and the
-current trace's ``trace_id``/``span_id`` when a span is active."""
+"""JSON logs on stderr, one object per line, with registered secrets and credentials
+that travel in URLs masked, and the current trace's ``trace_id``/``span_id`` when a span
+is active."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
@@ -11,20 +13,26 @@ from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 _MASK = "***"
+# Credentials that ride in a URL path: export links (gateway ``/api/v1/exports/exl_...``).
+_URL_SECRET = re.compile(r"(exl_)[A-Za-z0-9_-]+")
+
+
+def mask_url_secrets(text: str) -> str:
+    """``text`` with every URL credential replaced by its prefix and ***."""
+    return _URL_SECRET.sub(rf"\g<1>{_MASK}", text)
 
 
 class SecretFilter(logging.Filter):
-    """Replaces every registered secret value in a record's final message with ***."""
+    """Replaces every registered secret value, and every URL credential
+    (``mask_url_secrets``), in a record's final message with ***."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         message = record.getMessage()
-        masked = message
+        masked = mask_url_secrets(message)
         for secret in self._secrets:
             masked = masked.replace(secret, _MASK)
         if masked != message:

@@ -6,8 +6,12 @@ installs an SDK tracer provider, so every request gets a real trace id that the 
 carry (``analyticbot.runtime.logging``) and that the services pass on to each other;
 spans leave the process only when an OTLP endpoint is configured
 (``ANALYTICBOT_OTLP_ENDPOINT``, or the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``). ``OTEL_SDK_DISABLED=true`` turns tracing off
-altogether; the standard ``OTEL_TRACES_SAMPLER`` variables choose the sampler.
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``). Without one, spans are not recorded at all
+(they would go nowhere, and recording them cost the gateway and auth about a tenth of
+their CPU per request): trace ids are still made, logged and passed on.
+``OTEL_SDK_DISABLED=true`` turns tracing off altogether; the standard
+``OTEL_TRACES_SAMPLER`` variables choose the sampler, and setting them records spans
+even without an endpoint.
 
 The gRPC side uses ``opentelemetry-instrumentation-grpc``'s ``grpc.aio`` interceptors:
 the server interceptor extracts the caller's context from the metadata, the client
@@ -31,6 +35,7 @@ from opentelemetry.instrumentation.grpc.filters import negate, service_prefix
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_NAMESPACE, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +72,26 @@ def configure_tracing(service: str, endpoint: str | None = None) -> TracerProvid
     if _disabled():
         log.info("tracing disabled (OTEL_SDK_DISABLED)")
         return None
-    provider = TracerProvider(
-        resource=Resource.create({SERVICE_NAME: service, SERVICE_NAMESPACE: NAMESPACE})
-    )
     target = otlp_endpoint(endpoint)
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: service, SERVICE_NAMESPACE: NAMESPACE}),
+        sampler=sampler_for(target),
+    )
     if target is not None:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=target)))
         log.info("exporting traces over OTLP to %s", target)
     trace.set_tracer_provider(provider)
     instrument_asyncpg(provider)
     return provider
+
+
+def sampler_for(target: str | None) -> Sampler | None:
+    """``ALWAYS_OFF`` when spans would go nowhere (no endpoint, no sampler chosen in the
+    environment), else None: the SDK's choice (``OTEL_TRACES_SAMPLER``, by default
+    parent-based always-on)."""
+    if target is None and not os.environ.get("OTEL_TRACES_SAMPLER", "").strip():
+        return ALWAYS_OFF
+    return None
 
 
 def instrument_asyncpg(provider: trace.TracerProvider) -> None:

@@ -21,6 +21,7 @@ from analyticbot.runtime.rbac import Permission
 from gateway.api import mapping
 from gateway.errors import APIError, channel_not_found
 from gateway.keys import USER_OR_SHARE, Caller
+from gateway.resilience import access_checked
 from gateway.state import authenticate, gateway_state
 
 _CHANNEL_ID = re.compile(r"-?[0-9]{1,19}")
@@ -47,6 +48,7 @@ async def require_access(caller: Caller, channel_id: int, permission: Permission
     role is too low."""
     answer = await gateway_state().peers.check_access(caller.token, channel_id, permission.value)
     if answer.allowed:
+        access_checked(channel_id)
         return
     if answer.role == auth_pb2.ROLE_UNSPECIFIED:
         raise channel_not_found()

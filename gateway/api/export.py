@@ -5,12 +5,16 @@ client as it arrives, so memory stays flat whatever the channel's size. The firs
 is awaited before the response starts, so a refusal (no access, bad period, analytics
 down) is still an ordinary JSON error. A failure after that aborts the connection: the
 client sees a broken download, never a truncated file that looks complete.
+
+``csv_response`` is shared with the export links (``api.export_links``), which stream the
+same document to Telegram's ``downloadFile``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import grpc
 from quart import Blueprint, Response
@@ -27,6 +31,8 @@ from gateway.analytics_peer import CHANNEL_CODES, ExportCall, set_period
 from gateway.api.access import channel_caller
 from gateway.api.schemas import ErrorBody, PeriodQuery
 from gateway.errors import from_grpc
+from gateway.export_links import file_name
+from gateway.keys import Caller
 from gateway.openapi import raw_response
 from gateway.state import gateway_state
 
@@ -98,8 +104,16 @@ async def export_csv(channel_id: str, query_args: PeriodQuery) -> Response:
     """Posts published in [start, end) (default: the last 30 days) as CSV. Needs
     ``export_data``."""
     caller, cid = await channel_caller(channel_id, Permission.EXPORT_DATA)
-    message = analytics_pb2.ExportPostsCsvRequest(channel_id=cid)
-    set_period(message, query_args.start, query_args.end)
+    return await csv_response(caller, cid, query_args.start, query_args.end)
+
+
+async def csv_response(
+    caller: Caller, channel_id: int, start: datetime | None, end: datetime | None
+) -> Response:
+    """The streamed CSV of ``channel_id`` for ``caller`` (access already checked); an
+    error before the first chunk is an ``APIError``."""
+    message = analytics_pb2.ExportPostsCsvRequest(channel_id=channel_id)
+    set_period(message, start, end)
     call = gateway_state().analytics.export_posts_csv(caller.token, message)
     try:
         first = await _first_chunk(call)
@@ -107,6 +121,6 @@ async def export_csv(channel_id: str, query_args: PeriodQuery) -> Response:
         call.cancel()
         raise
     response = Response(_body(call, first), status=200, content_type=CSV_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="channel-{cid}-posts.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name(channel_id)}"'
     response.timeout = None  # the stream has its own deadline (export_deadline_seconds)
     return response

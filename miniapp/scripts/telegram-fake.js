@@ -136,6 +136,11 @@
       record("showConfirm", message);
       callback(true);
     },
+    // Telegram asks the user, then fetches params.url itself; the user accepts here.
+    downloadFile: (params, callback) => {
+      record("downloadFile", params);
+      if (callback) callback(true);
+    },
     onEvent: (name, callback) => (events[name] = events[name] || []).push(callback),
     offEvent: (name, callback) => {
       events[name] = (events[name] || []).filter((each) => each !== callback);

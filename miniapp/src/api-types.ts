@@ -217,6 +217,13 @@ export interface CreatedShareLink {
   url: string;
 }
 
+/** POST /api/v1/channels/{id}/export-links: a URL for Telegram's downloadFile. */
+export interface ExportLink {
+  url: string;
+  expires_at: string;
+  file_name: string;
+}
+
 /** POST /api/v1/share/exchange. */
 export interface ShareExchange {
   access_token: string;

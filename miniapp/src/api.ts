@@ -12,6 +12,7 @@ import type {
   CreatedInvite,
   CreatedShareLink,
   ErrorBody,
+  ExportLink,
   Invite,
   Member,
   NativeStatsEntry,
@@ -174,6 +175,8 @@ interface CallOptions {
   method?: "GET" | "POST" | "DELETE";
   body?: unknown;
   signal?: AbortSignal | undefined;
+  /** The token must stay valid this long (default 30 s). */
+  validForMs?: number;
 }
 
 function requestInit(current: Session, options: CallOptions): RequestInit {
@@ -187,17 +190,17 @@ function requestInit(current: Session, options: CallOptions): RequestInit {
   };
 }
 
-/** The current session, renewed when it ends within 30 s (share tokens have no refresh). */
-async function currentSession(): Promise<Session> {
+/** The current session, renewed when it ends within `validForMs` (share tokens have no refresh). */
+async function currentSession(validForMs = 30_000): Promise<Session> {
   const current = session;
-  if (current && Date.parse(current.expires_at) - Date.now() > 30_000) return current;
+  if (current && Date.parse(current.expires_at) - Date.now() > validForMs) return current;
   session = null;
   return signIn();
 }
 
 /** A call with the access token; on 401 signs in again once and retries. */
 async function authorized(path: string, options: CallOptions): Promise<Response> {
-  const current = await currentSession();
+  const current = await currentSession(options.validForMs);
   try {
     return await fetchOk(path, requestInit(current, options));
   } catch (error) {
@@ -306,6 +309,16 @@ export async function exportCsv(channelId: number, period: Period | null): Promi
   } catch (error) {
     throw new ApiError(0, "NETWORK_ERROR", String(error));
   }
+}
+
+/**
+ * A short-lived URL of the posts CSV of `period` that needs no token header, for
+ * Telegram's downloadFile. A link lives no longer than the token it is made with, so the
+ * token must outlast the user's answer to Telegram's download prompt: two minutes.
+ */
+export function createExportLink(channelId: number, period: Period | null): Promise<ExportLink> {
+  const params = query({ start: period?.start, end: period?.end });
+  return call(`/channels/${channelId}/export-links${params}`, { method: "POST", validForMs: 120_000 });
 }
 
 export async function listMembers(channelId: number, signal?: AbortSignal): Promise<Member[]> {

@@ -74,6 +74,12 @@ interface TelegramCloudStorage {
   getItem(key: string, callback: (error: unknown, value?: string) => void): void;
 }
 
+/** What `downloadFile` (Bot API 8.0+) downloads: an HTTPS URL Telegram fetches itself. */
+export interface DownloadFileParams {
+  url: string;
+  file_name: string;
+}
+
 type WebAppEvent =
   | "themeChanged"
   | "viewportChanged"
@@ -101,6 +107,7 @@ interface TelegramWebApp {
   openTelegramLink?(url: string): void;
   openLink?(url: string): void;
   showConfirm?(message: string, callback: (confirmed: boolean) => void): void;
+  downloadFile?(params: DownloadFileParams, callback?: (accepted: boolean) => void): void;
   onEvent(event: WebAppEvent, callback: () => void): void;
 }
 
@@ -280,4 +287,20 @@ export function confirmAction(message: string): Promise<boolean> {
     return new Promise((resolve) => show(message, resolve));
   }
   return Promise.resolve(window.confirm(message));
+}
+
+/** Whether Telegram can download a file for the app (`downloadFile`, 8.0+). */
+export function canDownloadFile(): boolean {
+  return atLeast("8.0")?.downloadFile !== undefined;
+}
+
+/**
+ * Telegram's native download (8.0+): it asks the user, then fetches `params.url` itself
+ * (without our Authorization header). Resolves with whether the user accepted.
+ */
+export function downloadFile(params: DownloadFileParams): Promise<boolean> {
+  const webApp = atLeast("8.0");
+  if (!webApp?.downloadFile) return Promise.reject(new Error("downloadFile is not available"));
+  const download = webApp.downloadFile.bind(webApp);
+  return new Promise((resolve) => download(params, (accepted) => resolve(Boolean(accepted))));
 }

@@ -378,6 +378,38 @@ async def publish_subscribers(stack: Stack, redis_url: str, subscribers: int) ->
         await client.aclose()
 
 
+async def test_export_hands_telegram_a_link_that_downloads_the_csv(
+    stack: Stack, chromium_path: str, history: None
+) -> None:
+    async with browser(chromium_path) as chromium:
+        page = await telegram_page(
+            chromium, stack, signed_init_data(stack, dev_user(stack)), f"/#/channel/{CHANNEL}"
+        )
+        await page.get_by_test_id("nav-export").click(timeout=20_000)
+
+        async def handed_over() -> bool:
+            return bool(await calls(page, "downloadFile"))
+
+        await eventually(handed_over, 20, "Telegram.WebApp.downloadFile")
+        ((_, params),) = await calls(page, "downloadFile")
+    assert params["file_name"] == f"channel-{CHANNEL}-posts.csv"
+    assert params["url"].startswith(f"{stack.url}/api/v1/exports/exl_")
+    # Telegram fetches the URL itself: no Authorization header.
+    async with httpx.AsyncClient(timeout=30) as client:
+        downloaded = await client.get(params["url"])
+        exported = await client.get(
+            f"{stack.url}/api/v1/channels/{CHANNEL}/export.csv",
+            headers={"Authorization": f"Bearer {stack.login()}"},
+        )
+    assert downloaded.status_code == 200, downloaded.text
+    assert downloaded.headers["content-disposition"] == (
+        f'attachment; filename="channel-{CHANNEL}-posts.csv"'
+    )
+    rows = downloaded.text.splitlines()
+    assert rows[0] == exported.text.splitlines()[0]
+    assert len(rows) > 1
+
+
 async def test_a_live_update_changes_the_number_without_reload(
     stack: Stack, chromium_path: str, redis_url: str, history: None
 ) -> None:

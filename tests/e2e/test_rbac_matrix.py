@@ -119,6 +119,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Role]] = [
     ("GET", "/api/v1/channels/{c}/alert-rules", None, Role.VIEWER),
     ("GET", "/api/v1/channels/{c}/alerts", None, Role.VIEWER),
     ("GET", "/api/v1/channels/{c}/export.csv", None, Role.ANALYST),
+    ("POST", "/api/v1/channels/{c}/export-links", None, Role.ANALYST),
     ("POST", "/api/v1/channels/{c}/alert-rules", {"kind": "subscriber_drop"}, Role.ANALYST),
 ]
 

@@ -199,6 +199,7 @@ export const en = {
   "alerts.kind.unknown": "Other alert",
   "export.started": "Preparing the CSV…",
   "export.done": "CSV saved",
+  "export.handed": "Telegram is downloading the CSV",
   "export.failed": "The export failed: {reason}",
   "na.title": "Not enough data",
   "na.inline": "not enough data ({reason})",

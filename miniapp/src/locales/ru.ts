@@ -201,6 +201,7 @@ export const ru: Dictionary = {
   "alerts.kind.unknown": "Другое оповещение",
   "export.started": "Готовим CSV…",
   "export.done": "CSV сохранён",
+  "export.handed": "Telegram скачивает CSV",
   "export.failed": "Экспорт не удался: {reason}",
   "na.title": "Недостаточно данных",
   "na.inline": "недостаточно данных ({reason})",

@@ -201,6 +201,7 @@ export const uz: Dictionary = {
   "alerts.kind.unknown": "Boshqa ogohlantirish",
   "export.started": "CSV tayyorlanmoqda…",
   "export.done": "CSV saqlandi",
+  "export.handed": "Telegram CSV faylni yuklab olmoqda",
   "export.failed": "Eksport amalga oshmadi: {reason}",
   "na.title": "Maʼlumot yetarli emas",
   "na.inline": "maʼlumot yetarli emas ({reason})",

@@ -88,6 +88,11 @@ class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
         self.export_produced = 0
         # One queue per open WatchChannel stream; put an IngestKind to push an update.
         self.watchers: list[asyncio.Queue[Any]] = []
+        # GetChannelOverview waits for overview_gate, then names the channel
+        # overview_title when one is set (to tell one call's answer from another's).
+        self.overview_gate = asyncio.Event()
+        self.overview_gate.set()
+        self.overview_title: str | None = None
         self.rules: dict[int, alerts_pb2.AlertRule] = {}
         self._next_rule_id = 1
 
@@ -107,8 +112,13 @@ class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
 
     async def GetChannelOverview(self, request: Any, context: Any) -> Any:
         self._authorize("GetChannelOverview", request, context)
+        title = self.overview_title
+        await self.overview_gate.wait()
         start, end = _period(request, timedelta(days=7))
-        return overview(request.channel_id, start, end)
+        answer = overview(request.channel_id, start, end)
+        if title is not None:
+            answer.title = title
+        return answer
 
     async def ComparePeriods(self, request: Any, context: Any) -> Any:
         self._authorize("ComparePeriods", request, context)

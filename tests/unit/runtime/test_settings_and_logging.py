@@ -53,3 +53,14 @@ def test_logs_are_json_with_secrets_masked(capsys: pytest.CaptureFixture[str]) -
         assert record["message"] == "calling with token ***"
     finally:
         logging.getLogger().handlers.clear()
+
+
+def test_export_link_tokens_are_masked_in_every_log(capsys: pytest.CaptureFixture[str]) -> None:
+    token = "exl_" + "Ab1-_" * 8 + "xyz"
+    configure_logging("testsvc")
+    try:
+        logging.getLogger("x").warning("GET %s failed", f"https://h/api/v1/exports/{token}")
+        record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        assert record["message"] == "GET https://h/api/v1/exports/exl_*** failed"
+    finally:
+        logging.getLogger().handlers.clear()

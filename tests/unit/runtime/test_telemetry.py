@@ -7,9 +7,10 @@ import logging
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from analyticbot.runtime.logging import configure_logging
-from analyticbot.runtime.telemetry import otlp_endpoint
+from analyticbot.runtime.telemetry import otlp_endpoint, sampler_for
 
 ENDPOINT_VARIABLES = (
     "ANALYTICBOT_OTLP_ENDPOINT",
@@ -60,3 +61,27 @@ def test_logs_carry_the_trace_of_the_active_span(capsys: pytest.CaptureFixture[s
     assert inside["span_id"] == f"{context.span_id:016x}"
     assert "trace_id" not in outside
     assert "span_id" not in outside
+
+
+def test_without_an_endpoint_spans_are_not_recorded_but_logs_keep_their_trace(
+    no_endpoint: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_endpoint.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    sampler = sampler_for(otlp_endpoint())
+    assert sampler is ALWAYS_OFF
+    configure_logging("testsvc")
+    tracer = TracerProvider(sampler=sampler).get_tracer("test")
+    try:
+        with tracer.start_as_current_span("request") as span:
+            logging.getLogger("x").warning("inside")
+        inside = _last_record(capsys)
+    finally:
+        logging.getLogger().handlers.clear()
+    assert not span.is_recording()
+    assert inside["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+
+
+def test_an_endpoint_or_a_chosen_sampler_records_spans(no_endpoint: pytest.MonkeyPatch) -> None:
+    assert sampler_for("http://collector:4317") is None
+    no_endpoint.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+    assert sampler_for(None) is None
