@@ -89,6 +89,10 @@ class GatewaySettings(BaseServiceSettings):
     # Identical dashboard reads in flight together share one analytics call (each
     # caller's access is still checked with auth first); false sends one call each.
     share_concurrent_reads: bool = True
+    # While auth is unavailable, a user whom auth allowed on a channel within this many
+    # seconds may still be answered from a stale copy (or a shared read) of that
+    # channel's dashboard; 0 turns that off (docs/decisions.md).
+    stale_access_seconds: float = 300.0
     breaker_threshold: int = 5
     breaker_open_seconds: float = 3.0
     # How many reverse proxies append to X-Forwarded-For in front of the gateway; 0 means
@@ -124,6 +128,8 @@ class GatewaySettings(BaseServiceSettings):
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"ANALYTICBOT_{name.upper()} must be positive")
+        if self.stale_access_seconds < 0:
+            raise ConfigError("ANALYTICBOT_STALE_ACCESS_SECONDS must be 0 or more")
         if self.trusted_proxy_count < 0:
             raise ConfigError("ANALYTICBOT_TRUSTED_PROXY_COUNT must be 0 or more")
         if self.bot_username and not _BOT_USERNAME.fullmatch(self.bot_username):

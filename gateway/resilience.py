@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -95,6 +96,26 @@ def served_stale() -> bool:
     return bool(has_request_context() and g.get("served_stale", False))
 
 
+class RecentAccess:
+    """When auth last allowed each user on each channel (bounded, oldest out first): what
+    lets a read be answered from a stale copy while auth itself is unavailable."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._size = size
+        self._seen: OrderedDict[tuple[str, int], float] = OrderedDict()
+
+    def allowed(self, subject: str, channel_id: int) -> None:
+        key = (subject, channel_id)
+        self._seen[key] = time.monotonic()
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+
+    def within(self, subject: str, channel_id: int, seconds: float) -> bool:
+        at = self._seen.get((subject, channel_id))
+        return at is not None and time.monotonic() - at <= seconds
+
+
 def access_checked(channel_id: int) -> None:
     """Record that auth has just allowed this request's caller on ``channel_id`` (any
     permission implies viewing its analytics), so its dashboard reads may share a call.
@@ -163,9 +184,12 @@ class AnalyticsGuard:
         answered from its stale copy when there is one. Raises ``AioRpcError`` as
         ``send`` does, or a 503 ``APIError`` while the breaker is open."""
         cached = method in CACHED_READS
-        shared = self._shared if cached and _access_checked(request) else None
+        # Stale copies and shared calls skip analytics' own authorization: only for a
+        # request whose caller auth has just allowed on the channel.
+        checked = cached and _access_checked(request)
+        shared = self._shared if checked else None
         if not self.breaker.allow():
-            if cached and (stale := await self._stale(method, request, response)) is not None:
+            if checked and (stale := await self._stale(method, request, response)) is not None:
                 return stale
             raise APIError(
                 503,
@@ -184,7 +208,7 @@ class AnalyticsGuard:
                 self.breaker.success()
                 raise
             self.breaker.failure()
-            if cached and (stale := await self._stale(method, request, response)) is not None:
+            if checked and (stale := await self._stale(method, request, response)) is not None:
                 return stale
             raise
         self.breaker.success()

@@ -19,7 +19,7 @@ from gateway.export_links import ExportLinks
 from gateway.keys import USER, Caller, KeyRing, bearer_token
 from gateway.peers import PeerChannels, Peers
 from gateway.ratelimit import Limits, Policy, RateLimiter
-from gateway.resilience import AnalyticsGuard, CircuitBreaker
+from gateway.resilience import AnalyticsGuard, CircuitBreaker, RecentAccess
 from gateway.team_peer import TeamPeer
 
 EXTENSION = "analyticbot_gateway"
@@ -39,6 +39,7 @@ class GatewayState:
     _limiter: RateLimiter | None = field(default=None, repr=False)
     _team: TeamPeer | None = field(default=None, repr=False)
     guard: AnalyticsGuard | None = field(default=None, repr=False)
+    recent_access: RecentAccess = field(default_factory=RecentAccess, repr=False)
     _export_links: ExportLinks | None = field(default=None, repr=False)
 
     @property

@@ -12,6 +12,7 @@ in a loop.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from quart import request
@@ -23,6 +24,8 @@ from gateway.errors import APIError, channel_not_found
 from gateway.keys import USER_OR_SHARE, Caller
 from gateway.resilience import access_checked
 from gateway.state import authenticate, gateway_state
+
+log = logging.getLogger(__name__)
 
 _CHANNEL_ID = re.compile(r"-?[0-9]{1,19}")
 _POSITIVE_ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -45,9 +48,29 @@ def parse_positive_id(text: str, code: str, what: str) -> int:
 
 async def require_access(caller: Caller, channel_id: int, permission: Permission) -> None:
     """404 when the caller has no role on the channel (ids reveal nothing), 403 when the
-    role is too low."""
-    answer = await gateway_state().peers.check_access(caller.token, channel_id, permission.value)
+    role is too low.
+
+    When auth is unavailable, a user's read (``VIEW_ANALYTICS``) goes on unchecked here:
+    the peer it is forwarded to authorizes the same token against the same grants (404
+    without a role, as here), so the dashboard keeps working while auth restarts. Such a
+    request is marked ``access_checked`` (which lets it be answered from a stale copy or
+    a read shared with other callers) only if auth allowed this user on this channel
+    within ``stale_access_seconds``. Share tokens and every other permission still get
+    the 503."""
+    state = gateway_state()
+    subject = caller.principal.subject
+    try:
+        answer = await state.peers.check_access(caller.token, channel_id, permission.value)
+    except APIError as exc:
+        if exc.status != 503 or caller.shared or permission is not Permission.VIEW_ANALYTICS:
+            raise
+        log.warning("auth unavailable; channel %d read left to the peer's check", channel_id)
+        if state.recent_access.within(subject, channel_id, state.settings.stale_access_seconds):
+            access_checked(channel_id)
+        return
     if answer.allowed:
+        if not caller.shared:
+            state.recent_access.allowed(subject, channel_id)
         access_checked(channel_id)
         return
     if answer.role == auth_pb2.ROLE_UNSPECIFIED:

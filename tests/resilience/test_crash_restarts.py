@@ -99,9 +99,10 @@ def after(records: list[dict[str, Any]], moment: float) -> list[dict[str, Any]]:
 def test_auth_killed_under_load_signs_nobody_out_and_refuses_only_while_down(
     drill_stack: DrillStack, plan: DrillPlan, tmp_path: Path
 ) -> None:
-    """Tokens are verified locally with the cached key set, so nobody gets a 401; every
-    channel read still asks auth ``CheckAccess``, so while auth restarts a read is
-    either answered or refused with 503 ``UNAVAILABLE`` + ``Retry-After``, never a 500,
+    """Tokens are verified locally with the cached key set, so nobody gets a 401; while
+    auth is away a user's read goes on to analytics, which authorizes it against the
+    same grants (gateway/api/access.py), so no dashboard read fails. Any refusal would
+    have to be a 503 ``UNAVAILABLE`` + ``Retry-After`` within the restart, never a 500,
     a hang or a dropped connection."""
     warm(drill_stack)
     load = Load(drill_stack, plan.restart_load_seconds, plan.rate, tmp_path / "load.json")
@@ -111,7 +112,7 @@ def test_auth_killed_under_load_signs_nobody_out_and_refuses_only_while_down(
     back_at = restart.killed_at + restart.recovery_s
     records = load.records()
     refused = [r for r in records if r["status"] != 200]
-    result = summary(
+    summary(
         "auth-sigkill",
         records,
         respawn_s=restart.respawn_s,
@@ -134,13 +135,7 @@ def test_auth_killed_under_load_signs_nobody_out_and_refuses_only_while_down(
     tail = after(records, back_at + 2.0)
     assert tail, "the load ended before auth was back"
     assert all(r["status"] == 200 for r in tail), "reads did not recover"
-    if refused:
-        # Issue 9 asks for no 5xx on cached reads. The gateway keeps stale copies of the
-        # analytics answers, but the access check in front of them has no fallback.
-        pytest.xfail(
-            f"{len(refused)} of {result['requests']} dashboard reads were 503 while auth"
-            " restarted: CheckAccess has no stale-access fallback"
-        )
+    assert not refused, f"{len(refused)} dashboard reads refused while auth restarted"
 
 
 async def _collector_rows(url: str) -> dict[str, Any]:

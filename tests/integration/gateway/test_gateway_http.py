@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
@@ -18,6 +19,7 @@ from tests.integration.gateway.gateway_fakes import (
     UNKNOWN_CHANNEL_ID,
     USER_ID,
     VIEWER_ONLY_CHANNEL_ID,
+    VIEWER_USER_ID,
     Peers,
 )
 
@@ -393,3 +395,52 @@ async def test_api_paths_never_fall_back_to_the_mini_app(client: Client) -> None
     assert (await client.get("/apiary")).headers["Cache-Control"] == "no-cache"
     wrong_method = await client.get("/api/v1/auth/telegram")
     assert wrong_method.headers["Allow"]
+
+
+async def test_while_auth_is_down_reads_are_authorized_by_analytics_alone(
+    app: Quart, peers: Peers
+) -> None:
+    """A user's dashboard read goes on to analytics, which checks the same grants (a
+    channel it refuses stays 404); share links and other permissions get the 503."""
+    client = app.test_client()
+    base = f"/api/v1/channels/{CHANNEL_ID}"
+    share_token = peers.share_token(peers.share_link())
+    # The key set is loaded once auth has answered (tokens are then verified locally).
+    assert (await client.get(f"{base}/overview", headers=auth(peers.token()))).status_code == 200
+    await peers.auth_server.stop(0)
+    fresh = await client.get(f"{base}/overview", headers=auth(peers.token()))
+    assert fresh.status_code == 200
+    assert "X-Cache" not in fresh.headers
+    refused = await client.get(
+        f"/api/v1/channels/{UNKNOWN_CHANNEL_ID}/overview", headers=auth(peers.token())
+    )
+    assert refused.status_code == 404
+    shared = await client.get(f"{base}/overview", headers=auth(share_token))
+    assert shared.status_code == 503
+    export = await client.get(f"{base}/export.csv", headers=auth(peers.token()))
+    assert export.status_code == 503
+
+
+@pytest.mark.parametrize(("window", "expected"), [(300.0, 200), (0.0, 503)])
+async def test_with_auth_and_analytics_down_a_recently_allowed_user_gets_the_stale_copy(
+    make_settings: SettingsFactory, peers: Peers, window: float, expected: int
+) -> None:
+    """The stale copy needs a gateway-side access decision: a user auth allowed on the
+    channel within ``stale_access_seconds`` has one; a user auth never allowed here, or
+    anyone once the window is 0, gets the 503."""
+    path = f"/api/v1/channels/{CHANNEL_ID}/overview"
+    app = create_app(make_settings(stale_access_seconds=window))
+    async with app.test_app():
+        client = app.test_client()
+        fresh = await client.get(path, headers=auth(peers.token()))
+        assert fresh.status_code == 200
+        await asyncio.sleep(0.2)  # the copy is written in the background
+        await peers.auth_server.stop(0)
+        await peers.analytics_server.stop(0)
+        stale = await client.get(path, headers=auth(peers.token()))
+        stranger = await client.get(path, headers=auth(peers.token(VIEWER_USER_ID)))
+    assert stale.status_code == expected
+    if expected == 200:
+        assert stale.headers["X-Cache"] == "stale"
+        assert (await stale.get_json()) == (await fresh.get_json())
+    assert stranger.status_code == 503

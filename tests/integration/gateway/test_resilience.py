@@ -15,7 +15,12 @@ from quart import Quart
 from analyticbot.analytics.v1 import alerts_pb2, analytics_pb2
 from analyticbot.runtime.cache import create_redis
 from gateway.errors import APIError
-from gateway.resilience import AnalyticsGuard, CircuitBreaker, install_stale_headers
+from gateway.resilience import (
+    AnalyticsGuard,
+    CircuitBreaker,
+    access_checked,
+    install_stale_headers,
+)
 
 Overview = analytics_pb2.GetChannelOverviewResponse
 
@@ -60,12 +65,16 @@ async def _settle(guard: AnalyticsGuard) -> None:
         await asyncio.sleep(0.01)
 
 
-def app_for(guard: AnalyticsGuard, peer: Peer) -> Quart:
+def app_for(guard: AnalyticsGuard, peer: Peer, *, checked: bool = True) -> Quart:
+    """A route as the real ones are: auth has allowed the caller (``access_checked``)
+    unless ``checked`` is False (auth was unavailable, analytics alone authorizes)."""
     app = Quart(__name__)
     install_stale_headers(app)
 
     @app.get("/overview/<int:channel_id>")
     async def overview(channel_id: int) -> dict[str, str]:
+        if checked:
+            access_checked(channel_id)
         request = analytics_pb2.GetChannelOverviewRequest(channel_id=channel_id)
         try:
             answer = await guard.call("GetChannelOverview", request, Overview, peer.sender("Seven"))
@@ -95,6 +104,18 @@ async def test_an_unavailable_peer_is_answered_from_the_last_copy_marked_stale(
 
     never_read = await client.get("/overview/8")  # another query: no copy, the error stands
     assert never_read.status_code == 503
+
+
+async def test_no_stale_copy_for_a_read_auth_did_not_allow(guard: AnalyticsGuard) -> None:
+    """With auth unavailable the gateway forwards a user's read for analytics to
+    authorize; when analytics fails too, nobody has authorized it: no copy."""
+    peer = Peer()
+    await app_for(guard, peer).test_client().get("/overview/7")
+    await _settle(guard)
+    peer.failing = grpc.StatusCode.UNAVAILABLE
+    unchecked = await app_for(guard, peer, checked=False).test_client().get("/overview/7")
+    assert unchecked.status_code == 503
+    assert "X-Cache" not in unchecked.headers
 
 
 async def test_answers_that_are_not_outages_are_never_replaced_by_a_copy(
