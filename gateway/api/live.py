@@ -3,9 +3,10 @@
 Protocol (docs/api.md): the client sends ``{"type": "auth", "token": ...}`` first —
 browsers cannot set ``Authorization`` on a WebSocket, and a token in the URL or in
 ``Sec-WebSocket-Protocol`` lands in proxy and access logs. The gateway verifies the token
-and asks auth ``CheckAccess``, answers ``ready``, then bridges one analytics
-``WatchChannel`` stream per socket (analytics fans one ingest event out to its streams
-itself). It sends a heartbeat, rechecks access periodically, closes with 4401 when the
+and asks auth ``CheckAccess``, answers ``ready``, then joins the channel's feed: one
+analytics ``WatchChannel`` stream per channel per gateway process, its JSON built once
+and fanned out to every socket on the channel (``gateway.live_fanout``). Each socket has
+its own heartbeat, rechecks its own access periodically, closes with 4401 when its
 token expires (unless the client sent a fresh one) or its share link died, 4403/4404
 when access is lost. A share token watches its own channel like a viewer; a renewal
 must come from the same user or the same link (the same ``sub``).
@@ -19,23 +20,21 @@ import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
-import grpc
 import jwt
-from quart import Blueprint, websocket
+from quart import Blueprint, current_app, websocket
 
 from analyticbot.runtime.rbac import Permission
 from gateway.api.access import parse_channel_id, require_access
 from gateway.api.live_protocol import (
     Close,
     close_for_api_error,
-    close_for_grpc,
     heartbeat,
-    overview_message,
     parse_client_message,
     ready,
 )
 from gateway.errors import APIError
 from gateway.keys import USER_OR_SHARE, Caller
+from gateway.live_fanout import LiveFeeds, Subscriber
 from gateway.metrics import WEBSOCKET_CLIENTS
 from gateway.ratelimit import Policy, client_address
 from gateway.state import authenticate, gateway_state
@@ -43,6 +42,17 @@ from gateway.state import authenticate, gateway_state
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("live", __name__, url_prefix="/api/v1/channels")
+
+FEEDS = "analyticbot_live_feeds"
+
+
+def live_feeds() -> LiveFeeds:
+    """The app's channel feeds (``app.extensions``, so several apps never share one)."""
+    feeds = current_app.extensions.get(FEEDS)
+    if feeds is None:
+        feeds = current_app.extensions[FEEDS] = LiveFeeds()
+    assert isinstance(feeds, LiveFeeds)
+    return feeds
 
 
 def token_expiry(token: str) -> datetime:
@@ -65,17 +75,14 @@ class LiveSession:
     async def send_ready(self) -> None:
         await websocket.send(ready(self.channel_id, self.expires_at, self.heartbeat_seconds))
 
-    async def pump(self) -> Close:
-        """Forward every WatchChannel message until the stream ends or fails."""
-        call = gateway_state().analytics.watch_channel(self.caller.token, self.channel_id)
-        try:
-            async for message in call:
-                await websocket.send(overview_message(message))
-        except grpc.aio.AioRpcError as exc:
-            return close_for_grpc(exc.code())
-        finally:
-            call.cancel()
-        return Close(4408, "live feed ended")
+    async def pump(self, subscriber: Subscriber) -> Close:
+        """Send the feed's overviews, the newest one whenever this socket is free, until
+        the feed closes it."""
+        while True:
+            item = await subscriber.next()
+            if isinstance(item, Close):
+                return item
+            await websocket.send(item)
 
     async def read(self) -> Close:
         """Answer pings and accept fresh tokens of the same user."""
@@ -115,11 +122,16 @@ class LiveSession:
                     return close_for_api_error(exc)
 
     async def run(self) -> Close:
-        tasks = [asyncio.create_task(job) for job in (self.pump(), self.read(), self.tick())]
+        subscriber = live_feeds().join(
+            self.channel_id, lambda: self.caller.token, gateway_state().analytics.watch_channel
+        )
+        jobs = (self.pump(subscriber), self.read(), self.tick())
+        tasks = [asyncio.create_task(job) for job in jobs]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             return next(iter(done)).result()
         finally:
+            subscriber.leave()
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -99,14 +99,16 @@ def heartbeat(at: datetime) -> str:
     return _dump({"type": "heartbeat", "at": _iso(at)})
 
 
-def overview_message(message: analytics_pb2.WatchChannelResponse) -> str:
+def overview_message(message: analytics_pb2.WatchChannelResponse, *, initial: bool = False) -> str:
+    """The ``overview`` message of ``message``; with ``initial``, as the first overview
+    of a socket (kind ``initial``, no ``event_at``) whatever event produced it."""
     event_at = mapping.timestamp(message.event_at) if message.HasField("event_at") else None
     overview = mapping.overview(message.overview).model_dump(mode="json")
     return _dump(
         {
             "type": "overview",
-            "kind": _INGEST_KINDS.get(message.kind, "unknown"),
-            "event_at": _iso(event_at) if event_at is not None else None,
+            "kind": "initial" if initial else _INGEST_KINDS.get(message.kind, "unknown"),
+            "event_at": _iso(event_at) if event_at is not None and not initial else None,
             "overview": overview,
         }
     )
