@@ -82,8 +82,9 @@ fmt: $(VENV)/.installed ## format the code
 test: setup system-deps lint ## lint, then every test against real PostgreSQL and Redis
 	$(BIN)/pytest -q
 
-# The drills in full: 30 s outages of the drills' own PostgreSQL and Redis, the analytics
-# service killed under load, and the collector and bot SIGKILL crash tests. `make test`
+# The drills in full: 30 s outages of the drills' own PostgreSQL and Redis, auth,
+# analytics, collector and gateway each killed under load (the supervisor restarts them),
+# and the collector and bot SIGKILL crash tests. `make test`
 # runs the same drills with 5 s outages (tests/resilience is part of the suite).
 test-resilience: setup ## resilience drills in full; prints each drill's figures
 	ANALYTICBOT_FULL_DRILLS=1 $(BIN)/pytest -q -s tests/resilience \
