@@ -33,6 +33,20 @@ async def publish(client: redis.Redis, prefix: str, channel_id: int, at: datetim
     await client.publish(f"{prefix}channel:{channel_id}", json.dumps(fields))
 
 
+async def commit_x_at_1000_views(pool: asyncpg.Pool, channel_id: int) -> None:
+    """A refresh of post X (800 -> 1000 views) on Mar 14, 12:00, committed."""
+    async with pool.acquire() as conn:
+        post_id = await conn.fetchval(
+            "SELECT id FROM posts WHERE channel_id = $1 AND message_id = $2", channel_id, X
+        )
+        await conn.execute(
+            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies, "
+            "reactions_total) VALUES ($1, $2, 1000, 8, 2, 30)",
+            post_id,
+            t(14, 12),
+        )
+
+
 async def test_watch_channel_delivers_fresh_numbers_after_a_commit(
     stub: AsyncStub,
     pool: asyncpg.Pool,
@@ -47,16 +61,7 @@ async def test_watch_channel_delivers_fresh_numbers_after_a_commit(
     assert first.kind == analytics_pb2.INGEST_KIND_INITIAL
     # [Mar 8, Mar 15): X at 800 and Y at 50 -> 425 views per post.
     assert first.overview.current.views_per_post.value == 425
-    async with pool.acquire() as conn:
-        post_id = await conn.fetchval(
-            "SELECT id FROM posts WHERE channel_id = $1 AND message_id = $2", channel_id, X
-        )
-        await conn.execute(
-            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies, "
-            "reactions_total) VALUES ($1, $2, 1000, 8, 2, 30)",
-            post_id,
-            t(14, 12),
-        )
+    await commit_x_at_1000_views(pool, channel_id)
     await publish(redis_client, prefix, channel_id, t(14, 12))
     update = await asyncio.wait_for(stream.read(), 5)
     assert isinstance(update, analytics_pb2.WatchChannelResponse)
@@ -92,16 +97,7 @@ async def test_every_stream_of_a_channel_gets_the_new_numbers(
         ]
 
     assert await views_per_post() == [425] * 20
-    async with pool.acquire() as conn:
-        post_id = await conn.fetchval(
-            "SELECT id FROM posts WHERE channel_id = $1 AND message_id = $2", channel_id, X
-        )
-        await conn.execute(
-            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies, "
-            "reactions_total) VALUES ($1, $2, 1000, 8, 2, 30)",
-            post_id,
-            t(14, 12),
-        )
+    await commit_x_at_1000_views(pool, channel_id)
     await publish(redis_client, prefix, channel_id, t(14, 12))
     assert await views_per_post() == [525] * 20
     for stream in streams:
@@ -122,16 +118,7 @@ async def test_until_now_overview_is_shared_but_never_older_than_the_last_event(
     request = analytics_pb2.GetChannelOverviewRequest(channel_id=channel_id)
     replies = await asyncio.gather(*(stub.GetChannelOverview(request) for _ in range(10)))
     assert [r.current.views_per_post.value for r in replies] == [425] * 10
-    async with pool.acquire() as conn:
-        post_id = await conn.fetchval(
-            "SELECT id FROM posts WHERE channel_id = $1 AND message_id = $2", channel_id, X
-        )
-        await conn.execute(
-            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies, "
-            "reactions_total) VALUES ($1, $2, 1000, 8, 2, 30)",
-            post_id,
-            t(14, 12),
-        )
+    await commit_x_at_1000_views(pool, channel_id)
     before = hub.generation(channel_id)
     await publish(redis_client, prefix, channel_id, t(14, 12))
     for _ in range(100):  # the hub hears the event over pub/sub
