@@ -28,9 +28,11 @@ async def healthz() -> Health:
 @validate_response(Readiness, 200)
 @validate_response(Readiness, 503)
 async def readyz() -> tuple[Readiness, int]:
-    """Readiness: auth and analytics report SERVING and the key set is loaded. Redis is
-    reported but does not gate: without it rate limits fall back to their policy and
-    stale copies are missing, while every fresh read still works."""
+    """Readiness: the key set is loaded, so this gateway can verify tokens and answer —
+    fresh, from a stale copy, or with a clean 503. The peers and Redis are reported
+    (``status`` "degraded" unless auth and analytics are SERVING) but do not gate: when a
+    peer is down for every gateway, taking them all out of the Service would turn stale
+    copies and clean errors into refused connections."""
     state = gateway_state()
     guard = state.guard
     assert guard is not None
@@ -43,8 +45,10 @@ async def readyz() -> tuple[Readiness, int]:
         "keys": "LOADED" if state.keys.loaded else "NOT_LOADED",
         "redis": redis,
     }
-    ready = auth == _SERVING and analytics == _SERVING and state.keys.loaded
-    return Readiness(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+    if not state.keys.loaded:
+        return Readiness(status="unavailable", checks=checks), 503
+    healthy = auth == _SERVING and analytics == _SERVING
+    return Readiness(status="ok" if healthy else "degraded", checks=checks), 200
 
 
 @blueprint.get("/metrics")

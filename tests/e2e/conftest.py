@@ -111,7 +111,9 @@ def start_stack(
         if process.poll() is not None:
             raise AssertionError(f"analyticbot run exited early:\n{stack.logs()}")
         try:
-            if httpx.get(f"{stack.url}/readyz", timeout=2).status_code == 200:
+            ready = httpx.get(f"{stack.url}/readyz", timeout=2)
+            # 200 once the gateway can answer; "ok" once auth and analytics serve too.
+            if ready.status_code == 200 and ready.json()["status"] == "ok":
                 return stack
         except httpx.HTTPError:
             pass

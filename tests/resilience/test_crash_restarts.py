@@ -87,7 +87,8 @@ def serving(drill: DrillStack, name: str) -> Callable[[], bool]:
 
 def gateway_ready(drill: DrillStack) -> bool:
     try:
-        return httpx.get(f"{drill.stack.url}/readyz", timeout=2).status_code == 200
+        ready = httpx.get(f"{drill.stack.url}/readyz", timeout=2)
+        return ready.status_code == 200 and ready.json()["status"] == "ok"
     except httpx.HTTPError:
         return False
 

@@ -344,6 +344,7 @@ async def test_health_readiness_and_metrics(client: Client, peers: Peers) -> Non
     await client.get("/api/v1/channels", headers=auth(peers.token()))
     ready = await client.get("/readyz")
     assert ready.status_code == 200
+    assert (await ready.get_json())["status"] == "ok"
     assert (await ready.get_json())["checks"] == {
         "auth": "SERVING",
         "analytics": "SERVING",
@@ -355,14 +356,17 @@ async def test_health_readiness_and_metrics(client: Client, peers: Peers) -> Non
     assert "http_request_duration_seconds_bucket" in metrics
 
 
-async def test_readiness_fails_and_calls_are_503_when_analytics_is_down(
+async def test_readiness_is_degraded_not_failed_and_calls_are_503_when_analytics_is_down(
     app: Quart, peers: Peers
 ) -> None:
     client = app.test_client()
+    await client.get("/api/v1/channels", headers=auth(peers.token()))  # key set loaded
     await peers.analytics_server.stop(0)
     ready = await client.get("/readyz")
-    assert ready.status_code == 503
-    assert (await ready.get_json())["checks"]["analytics"] != "SERVING"
+    assert ready.status_code == 200
+    body = await ready.get_json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["analytics"] != "SERVING"
     response = await client.get(
         f"/api/v1/channels/{CHANNEL_ID}/overview", headers=auth(peers.token())
     )
