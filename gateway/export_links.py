@@ -83,10 +83,16 @@ def _unavailable() -> APIError:
 
 
 def _secret(token: str) -> bytes | None:
+    """The 32 bytes of a well-formed token. Only the canonical spelling is accepted: the
+    last of the 43 characters carries 2 unused bits, and four spellings of it would
+    otherwise decode to the same secret (one link, several URLs)."""
     if not TOKEN.fullmatch(token):
         return None
-    secret = base64.urlsafe_b64decode(token.removeprefix(PREFIX) + "=")
-    return secret if len(secret) == 32 else None
+    body = token.removeprefix(PREFIX)
+    secret = base64.urlsafe_b64decode(body + "=")
+    if len(secret) != 32 or base64.urlsafe_b64encode(secret).rstrip(b"=").decode() != body:
+        return None
+    return secret
 
 
 def _encode(link: ExportLink) -> bytes:

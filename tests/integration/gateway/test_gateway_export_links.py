@@ -170,10 +170,18 @@ def tampered(path: str) -> str:
     return path[:-1] + ("A" if last != "A" else "B")
 
 
+def respelled(path: str) -> str:
+    """The same 32 bytes spelled differently: the last character's 2 unused bits set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    value = alphabet.index(path[-1])
+    return path[:-1] + alphabet[value ^ 1]
+
+
 async def test_a_tampered_or_unknown_link_is_refused(client: Client, peers: Peers) -> None:
     path = path_of((await create_link(client, peers.token()))["url"])
     for bad in (
         tampered(path),
+        respelled(path),
         path[:-1],
         path + "A",
         "/api/v1/exports/exl_" + "A" * 43,
