@@ -49,7 +49,13 @@ def grpc_jwks_fetcher(channel: grpc.aio.Channel, *, timeout: float = 5.0) -> Jwk
 
 
 class JwksKeyRing:
-    """The current key set and local verification against it."""
+    """The current key set and local verification against it.
+
+    Subclasses may widen ``fetch_errors`` (what a failed fetch raises) and override
+    ``_loaded`` to see each key set loaded (the gateway republishes its public part).
+    """
+
+    fetch_errors: tuple[type[BaseException], ...] = _FETCH_ERRORS
 
     def __init__(
         self,
@@ -78,7 +84,11 @@ class JwksKeyRing:
                 self._verifier = TokenVerifier(jwks)
             else:
                 self._verifier.replace_keys(jwks)
+            self._loaded(jwks, set(self._verifier.key_ids))
             log.info("key set loaded: %d key(s)", len(list(self._verifier.key_ids)))
+
+    def _loaded(self, jwks: Mapping[str, Any], accepted: set[str]) -> None:
+        """Called with each key set loaded and the key ids the verifier accepted."""
 
     async def load_until_ready(self, *, first_delay: float = 0.2, max_delay: float = 5.0) -> None:
         """Retry with backoff until the first key set is loaded."""
@@ -86,27 +96,41 @@ class JwksKeyRing:
         while not self.loaded:
             try:
                 await self.refresh()
-            except _FETCH_ERRORS as exc:
+            except self.fetch_errors as exc:
                 log.warning("auth key set not available yet (%s), retrying", type(exc).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
 
     async def verify(self, token: str, kinds: Iterable[TokenKind]) -> Principal:
         """The principal of a valid token of one of ``kinds``; Unauthenticated
-        otherwise, Unavailable while no key set could be loaded."""
-        if self._verifier is None:
+        otherwise, Unavailable while no key set could be loaded.
+
+        The verifier remembers tokens it verified, so a known token costs a lookup; only
+        a token it refuses is parsed for its ``kid``, and one naming an unknown key
+        triggers a refresh (rotation) before the last word."""
+        verifier = self._verifier
+        if verifier is None:
             raise Unavailable("the key set is not loaded yet, retry later")
+        wanted = tuple(kinds)
+        try:
+            return verifier.verify(token, kinds=wanted)
+        except Unauthenticated:
+            if not self._names_unknown_key(token, verifier) or not self._may_refresh():
+                raise
+        self._last_refresh = self._clock()
+        try:
+            await self.refresh()
+        except self.fetch_errors as exc:
+            log.warning("key set refresh failed (%s)", type(exc).__name__)
+        return verifier.verify(token, kinds=wanted)
+
+    @staticmethod
+    def _names_unknown_key(token: str, verifier: TokenVerifier) -> bool:
         try:
             kid = str(jwt.get_unverified_header(token).get("kid", ""))
         except jwt.PyJWTError:
-            raise Unauthenticated("malformed token") from None
-        if kid not in self._verifier.key_ids and self._may_refresh():
-            self._last_refresh = self._clock()
-            try:
-                await self.refresh()
-            except _FETCH_ERRORS as exc:
-                log.warning("key set refresh failed (%s)", type(exc).__name__)
-        return self._verifier.verify(token, kinds=tuple(kinds))
+            return False
+        return kid not in verifier.key_ids
 
     def _may_refresh(self) -> bool:
         return self._last_refresh is None or self._clock() - self._last_refresh >= self._min_refresh
