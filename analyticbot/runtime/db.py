@@ -7,6 +7,16 @@ import json
 import asyncpg
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a released connection needs beyond asyncpg's own rollback of an unfinished
+    transaction: nothing. The default also sends a reset query (unlock advisory locks,
+    CLOSE ALL, UNLISTEN *, RESET ALL) — a round trip on every release — for session
+    state this code never leaves behind: no SET outside a transaction, no LISTEN, no
+    cursor outside one, and the one session advisory lock (the migration runner's) is
+    taken on its own connection and released in ``finally``. Measured by
+    ``python -m bench.pool_reset`` (docs/benchmarks.md)."""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -31,6 +41,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         timeout=connect_timeout,
         command_timeout=command_timeout,
     )
