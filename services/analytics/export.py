@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import deque
 from collections.abc import AsyncIterator
 from datetime import datetime
-from fractions import Fraction
 
 from services.analytics import posts_repository, repository
 from services.analytics.domain import ChannelNotFound, Metric, Period
-from services.analytics.performance import BASELINE_WINDOW, median, performance_index
+from services.analytics.performance import BASELINE_WINDOW, SlidingBaseline
 from services.analytics.posts_service import PostSummary, summarize, views24
 from services.analytics.reach import REACH_HORIZONS
 from services.analytics.service import check_channel_id
@@ -70,12 +68,12 @@ async def export_posts_csv(
 ) -> AsyncIterator[bytes]:
     """The posts published in ``period``, oldest first, as UTF-8 CSV chunks of about
     64 KiB. Columns are those of the posts list; an unavailable metric is an empty cell.
-    The performance index keeps a sliding window of the 30 days before each post."""
+    The performance index slides its 30-day baseline along (``SlidingBaseline``)."""
     check_channel_id(channel_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADER)
-    window: deque[tuple[datetime, Fraction]] = deque()
+    baseline = SlidingBaseline()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         if await repository.get_channel(conn, channel_id) is None:
             raise ChannelNotFound(channel_id)
@@ -91,19 +89,9 @@ async def export_posts_csv(
         async for row in cursor:
             record = posts_repository.record_from_row(row)
             own = views24(record)
-            while window and window[0][0] < record.published_at - BASELINE_WINDOW:
-                window.popleft()
             if record.published_at >= period.start:
-                baseline = [value for moment, value in window if moment < record.published_at]
-                index = performance_index(own.views_24h, baseline)
-                exact = (
-                    own.views_24h / median(baseline)
-                    if index.available and own.views_24h is not None
-                    else None
-                )
-                writer.writerow(csv_row(summarize(record, (index, exact), now)))
-            if own.views_24h is not None:
-                window.append((record.published_at, own.views_24h))
+                writer.writerow(csv_row(summarize(record, baseline.index(own), now)))
+            baseline.add(record.published_at, own.views_24h)
             if buffer.tell() >= CHUNK_BYTES:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,46 +65,58 @@ def performance_index(views_24h: Fraction | None, baseline: Sequence[Fraction]) 
     return Metric.of(float(views_24h / middle))
 
 
+class SlidingBaseline:
+    """The known ``views(q, 24h)`` of the posts published in the 30 days before a target
+    that moves forward in time, as a sorted window: each post enters and leaves it once,
+    so indexing n targets costs O(n log window) instead of a sort per target.
+
+    Posts are ``add``-ed in publication order, at any time before the targets that come
+    after them; ``index`` must be asked in publication order.
+    """
+
+    def __init__(self) -> None:
+        # Ordered by (float, exact): float() is monotonic, so this is the exact order,
+        # and all but float ties compare as C floats instead of Fractions. Equal values
+        # share one key object: tuple comparison checks identity before calling
+        # Fraction.__eq__, which ties would otherwise call often.
+        self._window: SortedList[tuple[float, Fraction]] = SortedList()
+        self._canonical: dict[Fraction, tuple[float, Fraction]] = {}
+        self._waiting: deque[tuple[datetime, tuple[float, Fraction]]] = deque()
+        self._inside: deque[tuple[datetime, tuple[float, Fraction]]] = deque()
+
+    def add(self, published_at: datetime, views_24h: Fraction | None) -> None:
+        """A post of the channel (unknown values are not part of any baseline)."""
+        if views_24h is not None:
+            key = self._canonical.setdefault(views_24h, (float(views_24h), views_24h))
+            self._waiting.append((published_at, key))
+
+    def index(self, target: Views24) -> tuple[Metric, Fraction | None]:
+        """``performance_index`` of ``target`` with its exact value (or None)."""
+        while self._waiting and self._waiting[0][0] < target.published_at:
+            entering = self._waiting.popleft()
+            self._window.add(entering[1])
+            self._inside.append(entering)
+        oldest = target.published_at - BASELINE_WINDOW
+        while self._inside and self._inside[0][0] < oldest:
+            self._window.remove(self._inside.popleft()[1])
+        return _indexed(target.views_24h, self._window)
+
+
 def performance_indexes(
     targets: Sequence[Views24], history: Sequence[Views24]
 ) -> list[tuple[Metric, Fraction | None]]:
     """``performance_index`` of each of ``targets``, with its exact value (or None).
 
     ``history`` must hold every live post of the channel published in the 30 days before
-    the earliest target and up to the latest (targets included). The targets are visited
-    in publication order with a sorted window over the known ``views(q, 24h)`` that slides
-    along: each history post enters and leaves it once, so the cost is O((targets +
-    history) log history) instead of a fresh sort per target.
+    the earliest target and up to the latest (targets included); the targets are visited
+    in publication order over a ``SlidingBaseline``.
     """
-    # Equal values share one (float, Fraction) key object: tuple comparison checks
-    # identity before calling Fraction.__eq__, which ties would otherwise call often.
-    canonical: dict[Fraction, tuple[float, Fraction]] = {}
-    known = sorted(
-        (
-            (
-                post.published_at,
-                canonical.setdefault(post.views_24h, (float(post.views_24h), post.views_24h)),
-            )
-            for post in history
-            if post.views_24h is not None
-        ),
-        key=lambda pair: pair[0],
-    )
-    order = sorted(range(len(targets)), key=lambda i: targets[i].published_at)
+    baseline = SlidingBaseline()
+    for post in sorted(history, key=lambda post: post.published_at):
+        baseline.add(post.published_at, post.views_24h)
     results: list[tuple[Metric, Fraction | None]] = [(_NO_SAMPLES, None)] * len(targets)
-    # Ordered by (float, exact): float() is monotonic, so this is the exact order, and
-    # all but float ties compare as C floats instead of Fractions.
-    window: SortedList[tuple[float, Fraction]] = SortedList()
-    entered = left = 0
-    for i in order:
-        target = targets[i]
-        while entered < len(known) and known[entered][0] < target.published_at:
-            window.add(known[entered][1])
-            entered += 1
-        while left < entered and known[left][0] < target.published_at - BASELINE_WINDOW:
-            window.remove(known[left][1])
-            left += 1
-        results[i] = _indexed(target.views_24h, window)
+    for i in sorted(range(len(targets)), key=lambda i: targets[i].published_at):
+        results[i] = baseline.index(targets[i])
     return results
 
 

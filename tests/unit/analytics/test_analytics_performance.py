@@ -164,3 +164,8 @@ def test_sliding_window_equals_the_definition_post_by_post(
     shuffle.shuffle(targets)  # any order in, the same order out
     got = performance.performance_indexes(targets, history)
     assert got == [_index_by_definition(t, history) for t in targets]
+    # The export's way: posts streamed in publication order, each indexed, then added.
+    streamed = performance.SlidingBaseline()
+    for post in sorted(history, key=lambda p: p.published_at):
+        assert streamed.index(post) == _index_by_definition(post, history)
+        streamed.add(post.published_at, post.views_24h)
