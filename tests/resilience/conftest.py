@@ -139,6 +139,14 @@ class DrillStack:
         return paths
 
 
+@pytest.fixture(autouse=True)
+def _no_load_left_running() -> Iterator[None]:
+    from tests.resilience.observe import stop_loads  # observe imports this module
+
+    yield
+    stop_loads()
+
+
 @pytest.fixture(scope="session")
 def drill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillStack]:
     root = tmp_path_factory.mktemp("drills")

@@ -79,6 +79,19 @@ def service_pid(drill: DrillStack, name: str) -> int | None:
     return None
 
 
+_LOADS: list[subprocess.Popen[bytes]] = []
+
+
+def stop_loads() -> None:
+    """Kill and reap load processes a failed drill left running (an unreaped process
+    would warn later, in whichever test the garbage collector happens to run)."""
+    while _LOADS:
+        process = _LOADS.pop()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
 class Load:
     """``tests.resilience.load`` in a second process."""
 
@@ -99,6 +112,7 @@ class Load:
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
+        _LOADS.append(self.process)
 
     def records(self) -> list[dict[str, Any]]:
         assert self.process.wait(timeout=120) == 0

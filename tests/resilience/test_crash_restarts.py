@@ -181,8 +181,8 @@ async def _collector_rows(url: str) -> dict[str, Any]:
 
 
 async def _kill_mid_run(url: str, pid: int) -> tuple[Kill, dict[int, datetime]]:
-    """SIGKILL the collector ``pid`` the moment it holds a lease claimed in the last
-    5 s (a run in progress: an older lease is one a failed run left behind); returns
+    """SIGKILL the collector ``pid`` while it holds a lease claimed in the last 5 s (a
+    run in progress: an older lease is one a failed run left behind); returns
     the kill and every live lease the dead process left (channel → expiry). Its lease
     owner is ``host:pid:suffix``."""
     leases = """SELECT channel_id, lease_until FROM collection_state
@@ -190,11 +190,18 @@ async def _kill_mid_run(url: str, pid: int) -> tuple[Kill, dict[int, datetime]]:
     owner = f"%:{pid}:%"
     conn = await asyncpg.connect(url)
     try:
-        # Leases left by failed runs block their channels until they expire.
+        # Leases left by failed runs block their channels until they expire. A run takes
+        # milliseconds, so the process is frozen (SIGSTOP) before the lease is read
+        # again: a statement it had already sent completes meanwhile, and a lease still
+        # held then is held at the kill (a frozen process releases nothing).
         deadline = time.monotonic() + LEASE_SECONDS + 10
         while time.monotonic() < deadline:
             if await conn.fetch(leases, owner, LEASE_SECONDS - 5):
-                break
+                os.kill(pid, signal.SIGSTOP)
+                await asyncio.sleep(0.05)
+                if await conn.fetch(leases, owner, LEASE_SECONDS - 5):
+                    break
+                os.kill(pid, signal.SIGCONT)
             await asyncio.sleep(0.002)
         else:
             raise AssertionError(
