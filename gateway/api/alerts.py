@@ -39,11 +39,8 @@ async def _allowed(channel_id: str, permission: Permission) -> tuple[Caller, int
 @blueprint.get("/<channel_id>/alert-rules")
 @security_scheme([{"bearer": []}])
 @validate_response(AlertRuleList, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def list_alert_rules(channel_id: str) -> AlertRuleList:
     """The caller's alert rules on the channel, oldest first."""
     caller, cid = await _allowed(channel_id, Permission.VIEW_ANALYTICS)
@@ -55,11 +52,8 @@ async def list_alert_rules(channel_id: str) -> AlertRuleList:
 @security_scheme([{"bearer": []}])
 @validate_request(NewAlertRule)
 @validate_response(AlertRule, 201)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def create_alert_rule(channel_id: str, data: NewAlertRule) -> tuple[AlertRule, int]:
     """Add an alert rule of the caller; no threshold takes the kind's default."""
     caller, cid = await _allowed(channel_id, Permission.MANAGE_ALERTS)
@@ -75,11 +69,8 @@ async def create_alert_rule(channel_id: str, data: NewAlertRule) -> tuple[AlertR
 @blueprint.delete("/<channel_id>/alert-rules/<rule_id>")
 @security_scheme([{"bearer": []}])
 @raw_response(204, "The rule is deleted.")
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def delete_alert_rule(channel_id: str, rule_id: str) -> Response:
     """Remove one of the caller's rules; 404 ``ALERT_RULE_NOT_FOUND`` if there is none."""
     caller, cid = await _allowed(channel_id, Permission.MANAGE_ALERTS)
@@ -92,11 +83,8 @@ async def delete_alert_rule(channel_id: str, rule_id: str) -> Response:
 @security_scheme([{"bearer": []}])
 @validate_querystring(AlertsQuery)
 @validate_response(AlertList, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def list_alerts(channel_id: str, query_args: AlertsQuery) -> AlertList:
     """Alerts raised by the caller's rules on the channel, newest first; pass
     ``next_cursor`` back as ``cursor`` for older ones."""

@@ -36,8 +36,6 @@ tag_blueprint(blueprint, ["channels"])
 @blueprint.get("")
 @security_scheme([{"bearer": []}])
 @validate_response(ChannelList, 200)
-@document_response(ErrorBody, 401)
-@document_response(ErrorBody, 503)
 async def list_channels() -> ChannelList:
     """The channels the caller may see, with the caller's role on each. For a share
     token: its one channel, role ``viewer``, ``shared`` true."""
@@ -71,11 +69,8 @@ async def _shared_channel(caller: Caller) -> ChannelList:
 @security_scheme([{"bearer": []}])
 @validate_querystring(OverviewQuery)
 @validate_response(Overview, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Overview:
     """Headline numbers of the period [start, end) beside the previous equal period."""
     caller, cid = await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)
@@ -89,11 +84,8 @@ async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Overvi
 @security_scheme([{"bearer": []}])
 @validate_querystring(CompareQuery)
 @validate_response(Comparison, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def compare_periods(channel_id: str, query_args: CompareQuery) -> Comparison:
     """Headline numbers of two periods side by side, each computed at its own end."""
     caller, cid = await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)

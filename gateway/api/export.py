@@ -95,11 +95,9 @@ async def _body(call: ExportCall, first: bytes | None) -> AsyncIterator[bytes]:
     content_type="text/csv",
     headers=CONTENT_DISPOSITION,
 )
-@document_response(ErrorBody, 400)
 @document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def export_csv(channel_id: str, query_args: PeriodQuery) -> Response:
     """Posts published in [start, end) (default: the last 30 days) as CSV. Needs
     ``export_data``."""

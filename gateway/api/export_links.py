@@ -57,11 +57,8 @@ class CreatedExportLink(BaseModel):
 @security_scheme([{"bearer": []}])
 @validate_querystring(PeriodQuery)
 @validate_response(CreatedExportLink, 201)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def create_export_link(
     channel_id: str, query_args: PeriodQuery
 ) -> tuple[CreatedExportLink, int]:
@@ -94,11 +91,9 @@ async def create_export_link(
     content_type="text/csv",
     headers=CONTENT_DISPOSITION,
 )
-@document_response(ErrorBody, 400)
 @document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def download_export(token: str) -> Response:
     """The CSV of an export link; the token in the path is the credential. 401
     ``EXPORT_LINK_INVALID`` or ``EXPORT_LINK_EXPIRED``; 404/403 when the link's creator

@@ -42,11 +42,8 @@ tag_blueprint(blueprint, ["team"])
 @blueprint.get("/channels/<channel_id>/invites")
 @security_scheme([{"bearer": []}])
 @validate_response(InviteList, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def list_invites(channel_id: str) -> InviteList:
     """The channel's live invites (neither revoked, expired nor used up), newest first."""
     caller, cid = await channel_caller(channel_id, Permission.INVITE_MEMBERS)
@@ -58,11 +55,8 @@ async def list_invites(channel_id: str) -> InviteList:
 @security_scheme([{"bearer": []}])
 @validate_request(NewInvite)
 @validate_response(CreatedInvite, 201)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def create_invite(channel_id: str, data: NewInvite) -> tuple[CreatedInvite, int]:
     """A new invite; its payload (and t.me link, when configured) is shown only here."""
     caller, cid = await channel_caller(channel_id, Permission.INVITE_MEMBERS)
@@ -86,11 +80,8 @@ async def create_invite(channel_id: str, data: NewInvite) -> tuple[CreatedInvite
 @blueprint.delete("/channels/<channel_id>/invites/<invite_id>")
 @security_scheme([{"bearer": []}])
 @validate_response(Revoked, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def revoke_invite(channel_id: str, invite_id: str) -> Revoked:
     """Make a live invite of the channel unusable. 404 ``INVITE_NOT_FOUND`` when the
     channel has no such live invite."""
@@ -109,11 +100,8 @@ async def revoke_invite(channel_id: str, invite_id: str) -> Revoked:
 @security_scheme([{"bearer": []}])
 @validate_request(AcceptInvite)
 @validate_response(AcceptedInvite, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 409)
-@document_response(ErrorBody, 503)
 async def accept_invite(data: AcceptInvite) -> AcceptedInvite:
     """Take the invite's role on its channel (a higher role already held is kept).
     409 ``INVITE_UNUSABLE`` when it is unknown, revoked, expired or used up."""

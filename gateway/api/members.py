@@ -24,11 +24,8 @@ tag_blueprint(blueprint, ["team"])
 @blueprint.get("/<channel_id>/members")
 @security_scheme([{"bearer": []}])
 @validate_response(MemberList, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def list_members(channel_id: str) -> MemberList:
     """Everyone holding a role on the channel, highest role first."""
     caller, cid = await channel_caller(channel_id, Permission.MANAGE_MEMBERS)
@@ -39,12 +36,9 @@ async def list_members(channel_id: str) -> MemberList:
 @blueprint.delete("/<channel_id>/members/<user_id>")
 @security_scheme([{"bearer": []}])
 @validate_response(Revoked, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
 @document_response(ErrorBody, 409)
-@document_response(ErrorBody, 503)
 async def revoke_member(channel_id: str, user_id: str) -> Revoked:
     """Remove an invited member's role. 404 ``MEMBER_NOT_FOUND`` when the user holds
     none; 409 ``GRANT_NOT_REVOCABLE`` for owners and admins (they change in Telegram)."""

@@ -29,11 +29,8 @@ tag_blueprint(blueprint, ["posts"])
 @security_scheme([{"bearer": []}])
 @validate_querystring(PostsQuery)
 @validate_response(PostPage, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def list_posts(channel_id: str, query_args: PostsQuery) -> PostPage:
     """Posts published in [start, end) (default: the last 30 days) with their metrics.
 
@@ -57,11 +54,8 @@ async def list_posts(channel_id: str, query_args: PostsQuery) -> PostPage:
 @blueprint.get("/<channel_id>/posts/<message_id>")
 @security_scheme([{"bearer": []}])
 @validate_response(PostDetail, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def get_post(channel_id: str, message_id: str) -> PostDetail:
     """One post: its metrics, view curve beside the channel's median curve, and its
     reactions by emoji. 404 ``POST_NOT_FOUND`` for an unknown or deleted post."""

@@ -40,11 +40,8 @@ async def _allowed(channel_id: str) -> tuple[Caller, int]:
 @security_scheme([{"bearer": []}])
 @validate_querystring(PeriodQuery)
 @validate_response(BestTime, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def best_time(channel_id: str, query_args: PeriodQuery) -> BestTime:
     """The weekday x hour heatmap (168 slots, Monday 00:00 first, in the channel's time
     zone) learnt from posts of [start, end) (default: the last 90 days)."""
@@ -59,11 +56,8 @@ async def best_time(channel_id: str, query_args: PeriodQuery) -> BestTime:
 @security_scheme([{"bearer": []}])
 @validate_querystring(SubscribersQuery)
 @validate_response(SubscriberSeries, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def subscribers(channel_id: str, query_args: SubscribersQuery) -> SubscriberSeries:
     """subscribers(t) at start, start + step, … then end (default: the last 30 days;
     hourly up to 3 days, daily beyond, unless ``granularity`` says otherwise)."""
@@ -80,11 +74,8 @@ async def subscribers(channel_id: str, query_args: SubscribersQuery) -> Subscrib
 @security_scheme([{"bearer": []}])
 @validate_querystring(NativeStatsQuery)
 @validate_response(NativeStatsList, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def native_stats(channel_id: str, query_args: NativeStatsQuery) -> NativeStatsList:
     """Telegram's native statistics collected in [start, end) (default: the last 30
     days), newest first."""

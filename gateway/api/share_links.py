@@ -48,11 +48,8 @@ tag_blueprint(blueprint, ["sharing"])
 @security_scheme([{"bearer": []}])
 @validate_querystring(ShareLinksQuery)
 @validate_response(ShareLinkList, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def list_share_links(channel_id: str, query_args: ShareLinksQuery) -> ShareLinkList:
     """The channel's live links, newest first (with ``include_inactive`` also recent
     revoked and expired ones). No secret is listed: none is stored."""
@@ -68,12 +65,9 @@ async def list_share_links(channel_id: str, query_args: ShareLinksQuery) -> Shar
 @security_scheme([{"bearer": []}])
 @validate_request(NewShareLink)
 @validate_response(CreatedShareLink, 201)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
 @document_response(ErrorBody, 409)
-@document_response(ErrorBody, 503)
 async def create_share_link(channel_id: str, data: NewShareLink) -> tuple[CreatedShareLink, int]:
     """A new read-only link to the channel; its token and URL are shown only here.
     409 ``TOO_MANY_SHARE_LINKS`` when the channel has 100 live links."""
@@ -93,11 +87,8 @@ async def create_share_link(channel_id: str, data: NewShareLink) -> tuple[Create
 @blueprint.delete("/channels/<channel_id>/share-links/<link_id>")
 @security_scheme([{"bearer": []}])
 @validate_response(Revoked, 200)
-@document_response(ErrorBody, 400)
-@document_response(ErrorBody, 401)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-@document_response(ErrorBody, 503)
 async def revoke_share_link(channel_id: str, link_id: str) -> Revoked:
     """End a link at once: tokens exchanged from it fail on their next request.
     ``revoked`` is false when it already was; 404 ``SHARE_LINK_NOT_FOUND`` when the
@@ -116,9 +107,7 @@ async def revoke_share_link(channel_id: str, link_id: str) -> Revoked:
 @blueprint.post("/share/exchange")
 @validate_request(ShareExchange)
 @validate_response(ShareSession, 200)
-@document_response(ErrorBody, 400)
 @document_response(ErrorBody, 401)
-@document_response(ErrorBody, 503)
 async def exchange_share_link(data: ShareExchange) -> ShareSession:
     """Trade a share link's token for a read-only access token to its channel (no
     login). 401 ``SHARE_LINK_REVOKED``, ``SHARE_LINK_EXPIRED`` or ``SHARE_LINK_UNKNOWN``
