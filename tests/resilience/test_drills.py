@@ -20,7 +20,7 @@ import asyncpg
 import redis
 
 from services.collector.scheduler import LEASE_SECONDS
-from tests.resilience.conftest import DrillPlan, DrillStack
+from tests.resilience.conftest import DrillPlan, DrillStack, OwnPostgres, OwnRedis
 from tests.resilience.observe import (
     SERVICES,
     Load,
@@ -68,6 +68,22 @@ def test_analytics_killed_under_load_serves_cached_reads_without_5xx(
     assert result["stale"] > 0, "no read fell in the restart window"
 
 
+def end_outage(
+    drill_stack: DrillStack, store: OwnRedis | OwnPostgres, plan: DrillPlan, stopped: float
+) -> float:
+    """Keep ``store`` down for the plan's outage (counted from ``stopped``), start it
+    again and wait until every service is SERVING; returns the seconds that took."""
+    time.sleep(max(0.0, plan.outage_seconds - (time.monotonic() - stopped)))
+    store.start()
+    restarted = time.monotonic()
+    wait_for(
+        lambda: set(statuses(drill_stack, tuple(SERVICES)).values()) == {"SERVING"},
+        30,
+        "all SERVING again",
+    )
+    return time.monotonic() - restarted
+
+
 def _stream_ids(url: str) -> dict[str, list[str]]:
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
@@ -91,15 +107,7 @@ def test_redis_outage_reports_not_serving_and_recovers_with_no_stream_entry_lost
         "analytics and collector NOT_SERVING",
     )
     assert statuses(drill_stack, ("auth",)) == {"auth": "SERVING"}  # auth needs no Redis
-    time.sleep(max(0.0, plan.outage_seconds - (time.monotonic() - stopped)))
-    drill_stack.redis.start()
-    restarted = time.monotonic()
-    wait_for(
-        lambda: set(statuses(drill_stack, tuple(SERVICES)).values()) == {"SERVING"},
-        30,
-        "all SERVING again",
-    )
-    recovery = time.monotonic() - restarted
+    recovery = end_outage(drill_stack, drill_stack.redis, plan, stopped)
     records = load.records()
     after = _stream_ids(drill_stack.redis.url)
     lost = sum(len(set(before[s]) - set(after[s])) for s in STREAMS)
@@ -166,15 +174,7 @@ def test_postgres_outage_reports_not_serving_and_recovers_with_no_row_lost(
         10,
         "every service NOT_SERVING",
     )
-    time.sleep(max(0.0, plan.outage_seconds - (time.monotonic() - stopped)))
-    drill_stack.postgres.start()
-    restarted = time.monotonic()
-    wait_for(
-        lambda: set(statuses(drill_stack, tuple(SERVICES)).values()) == {"SERVING"},
-        30,
-        "all SERVING again",
-    )
-    recovery = time.monotonic() - restarted
+    recovery = end_outage(drill_stack, drill_stack.postgres, plan, stopped)
     stuck = asyncio.run(_stuck_leases(drill_stack.postgres.url))
     records = load.records()
     posts_after, duplicates, snapshots_after = asyncio.run(_row_counts(drill_stack.postgres.url))
