@@ -202,7 +202,8 @@ async def list_posts(
         for r in records
         if r.published_at >= period.start and (not media_types or r.media_type in media_types)
     ]
-    indexes = performance_indexes([views24(r) for r in targets], [views24(r) for r in records])
+    known = {r.post_id: views24(r) for r in records}
+    indexes = performance_indexes([known[r.post_id] for r in targets], list(known.values()))
     keyed = sorted(
         (
             (_sort_key(summary, sort, ascending), summary)
@@ -283,8 +284,9 @@ async def get_best_time(
             latest_at=period.end,
             ages=(DAY,),
         )
-    targets = [views24(r) for r in records if r.published_at >= period.start]
-    indexes = performance_indexes(targets, [views24(r) for r in records])
+    history = [views24(r) for r in records]
+    targets = [v for v in history if v.published_at >= period.start]
+    indexes = performance_indexes(targets, history)
     indexed = [
         (target.published_at, exact)
         for target, (_, exact) in zip(targets, indexes, strict=True)
