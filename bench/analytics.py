@@ -50,6 +50,7 @@ from analyticbot.runtime.tokens import SigningKey, TokenSigner
 from services.analytics import posts_repository, repository
 from services.analytics.auth import Authorizer, KeyRing
 from services.analytics.cache import ResponseCache
+from services.analytics.curves import CURVE_AGES
 from services.analytics.engagement import ERR_WINDOW
 from services.analytics.events import EventHub
 from services.analytics.main import build
@@ -412,7 +413,11 @@ def sql_calls(pool: asyncpg.Pool, target: Target) -> dict[str, Call]:
             await conn.fetch(posts_repository.POST_SAMPLES_SQL, row["id"])
             published = row["published_at"]
             return await conn.fetch(
-                posts_repository.POST_CURVES_SQL, cid, published - BASELINE_WINDOW, published
+                posts_repository.POST_CURVES_SQL,
+                cid,
+                published - BASELINE_WINDOW,
+                published,
+                [*CURVE_AGES, DAY],
             )
 
     async def best_time(_: int) -> object:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.analytics.domain import Metric, PostViews, UnavailableReason
-from services.analytics.performance import MIN_BASELINE_POSTS, median
-from services.analytics.reach import views_at_age
+from services.analytics.performance import MIN_BASELINE_POSTS, median_of_ratios
+from services.analytics.reach import Ratio, views_at_ages
 
+# Ascending (views_at_ages visits them in order).
 CURVE_AGES = tuple(timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 72, 168))
 
 
@@ -43,14 +44,21 @@ def view_curve(post: PostViews) -> list[tuple[timedelta, int]]:
 
 def median_curve(baseline: Sequence[PostViews]) -> list[CurvePoint]:
     """The channel's median curve at ``CURVE_AGES`` over ``baseline``, the live posts of
-    the 30 days before the post (every sample of each)."""
-    curve: list[CurvePoint] = []
-    for age in CURVE_AGES:
-        known = [v for v in (views_at_age(post, age) for post in baseline) if v is not None]
-        views = (
-            Metric.of(float(median(known)))
-            if len(known) >= MIN_BASELINE_POSTS
-            else Metric.unavailable(UnavailableReason.TOO_FEW_POSTS)
+    the 30 days before the post (with at least the samples around each age)."""
+    columns: list[list[Ratio]] = [[] for _ in CURVE_AGES]
+    for post in baseline:
+        for column, value in zip(columns, views_at_ages(post, CURVE_AGES), strict=True):
+            if value is not None:
+                column.append(value)
+    return [
+        CurvePoint(
+            age=age,
+            views=(
+                Metric.of(float(median_of_ratios(known)))
+                if len(known) >= MIN_BASELINE_POSTS
+                else Metric.unavailable(UnavailableReason.TOO_FEW_POSTS)
+            ),
+            posts=len(known),
         )
-        curve.append(CurvePoint(age=age, views=views, posts=len(known)))
-    return curve
+        for age, known in zip(CURVE_AGES, columns, strict=True)
+    ]

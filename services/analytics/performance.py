@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import math
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sortedcontainers import SortedList
 
 from services.analytics.domain import Metric, UnavailableReason
+from services.analytics.reach import Ratio
 
 BASELINE_WINDOW = timedelta(days=30)
 MIN_BASELINE_POSTS = 5
@@ -32,11 +35,28 @@ class Rating(enum.Enum):
 
 def median(values: Sequence[Fraction]) -> Fraction:
     """The median: the middle value, or the mean of the two middle values."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
+    return median_of_ratios([(value.numerator, value.denominator) for value in values])
+
+
+def median_of_ratios(values: Sequence[Ratio]) -> Fraction:
+    """``median`` of exact numbers given as (numerator, denominator > 0), not empty.
+
+    Ordered by their floats (correctly rounded, so monotonic): only the values whose
+    float equals a middle value's are made Fractions and ordered exactly.
+    """
+    keyed = sorted(
+        (numerator / denominator, numerator, denominator) for numerator, denominator in values
+    )
+    size = len(keyed)
+    low, high = (size - 1) // 2, size // 2
+    start = bisect_left(keyed, (keyed[low][0],))
+    stop = bisect_right(keyed, (keyed[high][0], math.inf))
+    exact = sorted(
+        Fraction(numerator, denominator) for _, numerator, denominator in keyed[start:stop]
+    )
+    if low == high:
+        return exact[low - start]
+    return (exact[low - start] + exact[high - start]) / 2
 
 
 @dataclass(frozen=True, slots=True)

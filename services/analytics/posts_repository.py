@@ -65,15 +65,35 @@ ORDER BY p.published_at, p.id
 # The ages the posts' rollup keeps the samples around (METRICS.md's reach horizons).
 ROLLUP_AGES = frozenset((timedelta(hours=12), timedelta(hours=24), timedelta(hours=48)))
 
-# Every view sample of each live post of channel $1 published in [$2, $3).
+# Each live post of channel $1 published in [$2, $3) with, of its samples from publication
+# on, only those views(p, a) reads for some age a of $4 (ascending, distinct): the last at
+# or before published_at + a and the first at or after it. width_bucket counts the targets
+# at or before a moment (a binary search), so a sample is kept when a target lies in
+# (previous sample, it] or in [it, next sample). One pass over the post's own index range;
+# the other samples never leave the server.
 POST_CURVES_SQL = """
 SELECT p.published_at, p.last_checked_at, s.sample_at, s.sample_views
 FROM posts AS p
+CROSS JOIN LATERAL (
+    SELECT array_agg(p.published_at + a.age ORDER BY a.age) AS targets
+    FROM unnest($4::interval[]) AS a (age)
+) AS t
 LEFT JOIN LATERAL (
-    SELECT array_agg(ps.sampled_at ORDER BY ps.sampled_at) AS sample_at,
-           array_agg(ps.views ORDER BY ps.sampled_at) AS sample_views
-    FROM post_snapshots AS ps
-    WHERE ps.post_id = p.id
+    SELECT array_agg(w.sampled_at ORDER BY w.sampled_at) AS sample_at,
+           array_agg(w.views ORDER BY w.sampled_at) AS sample_views
+    FROM (
+        SELECT ps.sampled_at, ps.views,
+               lag(ps.sampled_at) OVER o AS previous_at,
+               lead(ps.sampled_at) OVER o AS next_at
+        FROM post_snapshots AS ps
+        WHERE ps.post_id = p.id AND ps.sampled_at >= p.published_at
+        WINDOW o AS (ORDER BY ps.sampled_at)
+    ) AS w
+    WHERE width_bucket(w.sampled_at, t.targets)
+              > coalesce(width_bucket(w.previous_at, t.targets), 0)
+       OR coalesce(width_bucket(w.next_at - interval '1 microsecond', t.targets),
+                   cardinality(t.targets))
+              > width_bucket(w.sampled_at - interval '1 microsecond', t.targets)
 ) AS s ON true
 WHERE p.channel_id = $1
   AND p.published_at >= $2
@@ -163,17 +183,24 @@ def record_from_row(row: Any) -> PostRecord:
 
 
 async def post_curves(
-    conn: Connection, channel_id: int, start: datetime, end: datetime
+    conn: Connection,
+    channel_id: int,
+    start: datetime,
+    end: datetime,
+    ages: Sequence[timedelta],
 ) -> list[PostViews]:
-    """Every view sample of each live post of the channel published in ``[start, end)``."""
-    rows = await conn.fetch(POST_CURVES_SQL, channel_id, start, end)
+    """Each live post of the channel published in ``[start, end)`` with the samples
+    ``views(p, a)`` needs for each of ``ages`` (enough for ``reach.views_at_age`` at those
+    ages, not a full curve)."""
+    rows = await conn.fetch(POST_CURVES_SQL, channel_id, start, end, sorted(set(ages)))
+    # One post's samples come from its primary key: distinct moments, in order.
     return [
         PostViews(
-            published_at=row["published_at"],
-            samples=_samples(row["sample_at"], row["sample_views"]),
-            checked_until=row["last_checked_at"],
+            published_at=published_at,
+            samples=() if moments is None else tuple(map(ViewSample, moments, views)),
+            checked_until=checked_until,
         )
-        for row in rows
+        for published_at, checked_until, moments, views in rows
     ]
 
 

@@ -245,7 +245,11 @@ async def get_post(
         if record is None:
             raise PostNotFound(channel_id, message_id)
         baseline = await posts_repository.post_curves(
-            conn, channel_id, record.published_at - BASELINE_WINDOW, record.published_at
+            conn,
+            channel_id,
+            record.published_at - BASELINE_WINDOW,
+            record.published_at,
+            (*curves.CURVE_AGES, DAY),
         )
     known = [v for v in (views_at_age(post, DAY) for post in baseline) if v is not None]
     own = views_at_age(record.views, DAY)

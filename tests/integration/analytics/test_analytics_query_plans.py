@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.analytics import posts_repository, repository, service
+from services.analytics import curves, posts_repository, repository, service
 
 END = datetime(2025, 3, 15, tzinfo=UTC)
 POSTS = 4000  # one every 2 hours: 333 days of history
@@ -198,7 +198,7 @@ async def test_a_year_of_posts_still_never_scans_all_snapshots(history: History)
     assert_index_scans(found, {"post_snapshots": "post_snapshots_pkey"})
 
 
-async def test_full_curves_of_thirty_days_probe_the_snapshot_key(history: History) -> None:
+async def test_curves_of_thirty_days_probe_the_snapshot_key(history: History) -> None:
     found = list(
         scans(
             await plan(
@@ -207,6 +207,7 @@ async def test_full_curves_of_thirty_days_probe_the_snapshot_key(history: Histor
                 history.channel_id,
                 END - timedelta(days=30),
                 END,
+                [*curves.CURVE_AGES, timedelta(hours=24)],
             )
         )
     )

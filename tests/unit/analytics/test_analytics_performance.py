@@ -25,6 +25,30 @@ def test_median_of_odd_and_even_counts() -> None:
     )
 
 
+def test_median_orders_values_whose_floats_tie_exactly() -> None:
+    # 10**17 + 1 and 10**17 + 3 have the same float as 10**17; the exact order decides.
+    big = 10**17
+    values = [Fraction(big + 3), Fraction(big), Fraction(big + 1), Fraction(5)]
+    assert performance.median(values) == big + Fraction(1, 2)
+    assert performance.median(values[:3]) == big + 1
+    # As unreduced ratios: 1/3 < 2/5 < 3/7 ... 4/6 is 2/3.
+    assert performance.median_of_ratios([(4, 6), (1, 3), (3, 7)]) == Fraction(3, 7)
+    assert performance.median_of_ratios([(2 * big + 2, 2), (big, 1)]) == big + Fraction(1, 2)
+
+
+def test_median_of_ratios_equals_the_median_of_fractions() -> None:
+    draw = random.Random(5)
+    for _ in range(200):
+        ratios = [
+            (draw.randint(0, 10 ** draw.randint(1, 18)), draw.randint(1, 10 ** draw.randint(0, 12)))
+            for _ in range(draw.randint(1, 30))
+        ]
+        exact = sorted(Fraction(n, d) for n, d in ratios)
+        size = len(exact)
+        want = exact[size // 2] if size % 2 else (exact[size // 2 - 1] + exact[size // 2]) / 2
+        assert performance.median_of_ratios(ratios) == want
+
+
 def test_performance_index_needs_five_baseline_posts() -> None:
     baseline = [Fraction(v) for v in (100, 200, 250, 300, 400)]
     # 500 / median 250 = 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -52,6 +53,54 @@ def test_beyond_the_last_sample_only_a_later_check_defines_views() -> None:
     assert reach.views_at_age(post(P, (50, 800), checked=59), 60 * H) is None
     # Checked at 60 h: the value is the last sample's.
     assert reach.views_at_age(post(P, (50, 800), checked=60), 60 * H) == 800
+
+
+def by_definition(post: PostViews, age: timedelta) -> Fraction | None:
+    """views(p, a) read straight off METRICS.md, one age at a time: the last sample at or
+    before the target (the implicit (0, 0) when none), the first at or after it."""
+    target = post.published_at + age
+    kept = [s for s in post.samples if s.sampled_at >= post.published_at]
+    before = max(
+        (s for s in kept if s.sampled_at <= target),
+        key=lambda s: s.sampled_at,
+        default=ViewSample(post.published_at, 0),
+    )
+    after = min(
+        (s for s in kept if s.sampled_at >= target), key=lambda s: s.sampled_at, default=None
+    )
+    if after is None:
+        checked = post.checked_until is not None and post.checked_until >= target
+        return Fraction(before.views) if checked else None
+    if after.sampled_at == target:
+        return Fraction(after.views)
+    micro = timedelta(microseconds=1)
+    share = Fraction(
+        (target - before.sampled_at) // micro, (after.sampled_at - before.sampled_at) // micro
+    )
+    return before.views + (after.views - before.views) * share
+
+
+def test_views_at_many_ages_in_one_pass_follow_the_definition() -> None:
+    ages = [timedelta(0), H / 2, H, 2 * H, 10 * H, 12 * H, 24 * H, 30 * H, 48 * H, 60 * H]
+    values = reach.views_at_ages(A, ages)
+    assert [None if v is None else Fraction(*v) for v in values] == [
+        by_definition(A, age) for age in ages
+    ]
+    # By hand: 12 h 430 and 24 h 610 (as above), beyond the last sample undefined.
+    assert values[5] is not None
+    assert Fraction(*values[5]) == 430
+    assert values[6] is not None
+    assert Fraction(*values[6]) == 610
+    assert values[9] is None
+    draw = random.Random(11)
+    for _ in range(300):
+        hours = sorted(draw.sample(range(-5, 200), draw.randint(0, 12)))
+        checked = draw.choice([None, draw.randint(0, 220)])
+        sampled = post(P, *((h / 2, draw.randint(0, 5000)) for h in hours), checked=checked)
+        asked = sorted({draw.randint(0, 400) * H / 4 for _ in range(draw.randint(1, 9))})
+        assert [
+            None if v is None else Fraction(*v) for v in reach.views_at_ages(sampled, asked)
+        ] == [by_definition(sampled, age) for age in asked]
 
 
 def test_post_reach_says_why_it_is_missing() -> None:
