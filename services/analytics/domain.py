@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from analyticbot.runtime.errors import DomainError, InvalidArgument, NotFound
 
@@ -128,8 +129,10 @@ class Channel:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class PostCounters:
+# The per-post values below are NamedTuples, not frozen dataclasses: a big channel's
+# overview builds about 30,000 of them, and a frozen dataclass takes three times as long
+# to construct (each field set through object.__setattr__); both are immutable.
+class PostCounters(NamedTuple):
     """``latest(p, x, T)`` of one post for every counter x: its last sample at or before T."""
 
     views: int
@@ -194,16 +197,14 @@ class InvalidPageToken(AnalyticsError, InvalidArgument):
         super().__init__("page_token does not belong to this request")
 
 
-@dataclass(frozen=True, slots=True)
-class ViewSample:
+class ViewSample(NamedTuple):
     """One sample of a post's view counter."""
 
     sampled_at: datetime
     views: int
 
 
-@dataclass(frozen=True, slots=True)
-class PostViews:
+class PostViews(NamedTuple):
     """What ``views(p, a)`` needs of a post: its publication time, its view samples in
     time order (all of them, or at least those around the ages asked for) and the last
     time the collector asked the source for its counters (a check that found nothing
@@ -214,8 +215,7 @@ class PostViews:
     checked_until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PostRecord:
+class PostRecord(NamedTuple):
     """A live post, its counters ``latest(p, ·, T)`` and the inputs of ``views(p, a)``."""
 
     post_id: int
@@ -225,4 +225,6 @@ class PostRecord:
     text_preview: str
     latest: PostCounters | None
     views: PostViews
+    # Latest reactions by emoji: a single post's read fills them; reads of many posts
+    # leave them empty (no such reader shows them).
     reactions: dict[str, int]

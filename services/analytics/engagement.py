@@ -1,15 +1,15 @@
 """Engagement metrics (ER, virality, ERR, ERR24), as ../shared/METRICS.md defines them.
 
 Inputs are ``latest(p, x, T)`` (``PostCounters``, None for a post not sampled by T) and
-``views(p, 24h)`` (from ``reach.views_at_age``). A post whose input is unknown is left
-out of a mean, never counted as 0. Every result is one exact division, rounded once.
+``views(p, 24h)`` (from ``reach.views_at_ages``, an exact ratio). A post whose input is
+unknown is left out of a mean, never counted as 0. Every result is one exact division,
+rounded once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from fractions import Fraction
 
 from services.analytics.domain import (
     Metric,
@@ -19,7 +19,7 @@ from services.analytics.domain import (
     PostRecord,
     UnavailableReason,
 )
-from services.analytics.reach import REACH_HORIZONS, channel_reach, views_at_age
+from services.analytics.reach import REACH_HORIZONS, Ratio, channel_reach, exact_sum, views_at_ages
 
 ERR_WINDOW = timedelta(days=30)
 DAY = timedelta(hours=24)
@@ -71,18 +71,18 @@ def channel_er(latest: Sequence[PostCounters | None]) -> Metric:
     return Metric.of(sum(interactions(counters) for counters in known) * 100 / views)
 
 
-def _reach_rate(values: Sequence[Fraction | int | None], subscribers: int | None) -> Metric:
+def _reach_rate(values: Sequence[Ratio | None], subscribers: int | None) -> Metric:
     """mean(values) ÷ subscribers x 100 over the known values."""
     if subscribers is None:
         return Metric.unavailable(UnavailableReason.NO_SAMPLES)
     if not values:
         return Metric.unavailable(UnavailableReason.NO_POSTS)
-    known = [Fraction(value) for value in values if value is not None]
+    known = [value for value in values if value is not None]
     if not known:
         return Metric.unavailable(UnavailableReason.NO_SAMPLES)
     if subscribers == 0:
         return Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR)
-    return Metric.of(float(sum(known, Fraction(0)) * 100 / (len(known) * subscribers)))
+    return Metric.of(float(exact_sum(known) * 100 / (len(known) * subscribers)))
 
 
 def err(latest: Sequence[PostCounters | None], subscribers_end: int | None) -> Metric:
@@ -94,11 +94,12 @@ def err(latest: Sequence[PostCounters | None], subscribers_end: int | None) -> M
     ZERO_DENOMINATOR with 0 subscribers.
     """
     return _reach_rate(
-        [None if counters is None else counters.views for counters in latest], subscribers_end
+        [None if counters is None else (counters.views, 1) for counters in latest],
+        subscribers_end,
     )
 
 
-def err24(views_24h: Sequence[Fraction | None], subscribers_end: int | None) -> Metric:
+def err24(views_24h: Sequence[Ratio | None], subscribers_end: int | None) -> Metric:
     """ERR24: over the posts published in ``[end - 30 days, end - 24 h)``, the mean of
     ``views(p, 24h)`` ÷ ``subscribers(end)`` x 100.
 
@@ -123,7 +124,7 @@ def period_engagement(
     twelve, day, two_days = REACH_HORIZONS
     return PeriodEngagement(
         err=err([r.latest for r in last_30_days], subscribers_end),
-        err24=err24([views_at_age(r.views, DAY) for r in day_old], subscribers_end),
+        err24=err24([views_at_ages(r.views, (DAY,))[0] for r in day_old], subscribers_end),
         er=channel_er([r.latest for r in in_period]),
         reach_12h=channel_reach([r.views for r in in_period], twelve, period.end),
         reach_24h=channel_reach([r.views for r in in_period], day, period.end),

@@ -22,9 +22,13 @@ from services.analytics.domain import PostCounters, PostRecord, PostViews, ViewS
 from services.analytics.repository import Connection
 
 # Live posts of channel $1 published in [$2, $3), with latest(p, ·, $4) and the samples
-# on both sides of each age in $5 (a post without samples has NULL columns). The ages must
+# on both sides of each age in $5, distinct and in time order (a post without samples has
+# NULL columns). The ages must
 # be among ROLLUP_AGES: they come from the posts' stats_* rollup (migrations/0010), as does
 # latest(p, ·, $4) unless the post has a sample after $4 — then one probe backwards.
+# Reactions by emoji are left out: no reader of many posts shows them (only a single
+# post's read does, POST_SAMPLES_SQL), and decoding a jsonb per row was a tenth of a
+# big channel's overview.
 POSTS_SQL = """
 SELECT p.id, p.message_id, p.published_at, p.media_type, p.text_preview, p.last_checked_at,
        CASE WHEN p.stats_latest_at <= $4 THEN p.stats_views ELSE l.views END AS views,
@@ -33,27 +37,29 @@ SELECT p.id, p.message_id, p.published_at, p.media_type, p.text_preview, p.last_
        CASE WHEN p.stats_latest_at <= $4 THEN p.stats_reactions_total ELSE l.reactions_total END
            AS reactions_total,
        CASE WHEN p.stats_latest_at <= $4 THEN p.stats_latest_at ELSE l.sampled_at END AS sampled_at,
-       CASE WHEN p.stats_latest_at <= $4 THEN p.stats_reactions ELSE l.reactions END AS reactions,
        h.near_at, h.near_views
 FROM posts AS p
 LEFT JOIN LATERAL (
-    SELECT ps.views, ps.forwards, ps.replies, ps.reactions_total, ps.sampled_at, ps.reactions
+    SELECT ps.views, ps.forwards, ps.replies, ps.reactions_total, ps.sampled_at
     FROM post_snapshots AS ps
     WHERE ps.post_id = p.id AND ps.sampled_at <= $4 AND p.stats_latest_at > $4
     ORDER BY ps.sampled_at DESC
     LIMIT 1
 ) AS l ON true
 LEFT JOIN LATERAL (
-    SELECT array_agg(n.at) AS near_at, array_agg(n.views) AS near_views
-    FROM (VALUES
-        (interval '12 hours', p.stats_before_12h_at, p.stats_before_12h_views),
-        (interval '12 hours', p.stats_after_12h_at, p.stats_after_12h_views),
-        (interval '24 hours', p.stats_before_24h_at, p.stats_before_24h_views),
-        (interval '24 hours', p.stats_after_24h_at, p.stats_after_24h_views),
-        (interval '48 hours', p.stats_before_48h_at, p.stats_before_48h_views),
-        (interval '48 hours', p.stats_after_48h_at, p.stats_after_48h_views)
-    ) AS n (age, at, views)
-    WHERE n.at IS NOT NULL AND n.age = ANY ($5::interval[])
+    SELECT array_agg(d.at ORDER BY d.at) AS near_at, array_agg(d.views ORDER BY d.at) AS near_views
+    FROM (
+        SELECT DISTINCT n.at, n.views
+        FROM (VALUES
+            (interval '12 hours', p.stats_before_12h_at, p.stats_before_12h_views),
+            (interval '12 hours', p.stats_after_12h_at, p.stats_after_12h_views),
+            (interval '24 hours', p.stats_before_24h_at, p.stats_before_24h_views),
+            (interval '24 hours', p.stats_after_24h_at, p.stats_after_24h_views),
+            (interval '48 hours', p.stats_before_48h_at, p.stats_before_48h_views),
+            (interval '48 hours', p.stats_after_48h_at, p.stats_after_48h_views)
+        ) AS n (age, at, views)
+        WHERE n.at IS NOT NULL AND n.age = ANY ($5::interval[])
+    ) AS d
 ) AS h ON true
 WHERE p.channel_id = $1
   AND p.published_at >= $2
@@ -139,15 +145,6 @@ def _counters(row: Any) -> PostCounters | None:
     )
 
 
-def _samples(
-    moments: Sequence[datetime] | None, views: Sequence[int] | None
-) -> tuple[ViewSample, ...]:
-    if moments is None or views is None:
-        return ()
-    unique = dict(zip(moments, views, strict=True))
-    return tuple(ViewSample(at, unique[at]) for at in sorted(unique))
-
-
 async def posts_in_range(
     conn: Connection,
     channel_id: int,
@@ -165,20 +162,38 @@ async def posts_in_range(
 
 
 def record_from_row(row: Any) -> PostRecord:
-    """A PostRecord from a row of ``POSTS_SQL``."""
+    """A PostRecord from a row of ``POSTS_SQL`` (unpacked by position: a big channel's
+    overview makes thousands of these, and a lookup by name costs a dictionary probe)."""
+    (
+        post_id,
+        message_id,
+        published_at,
+        media_type,
+        text_preview,
+        checked_until,
+        views,
+        forwards,
+        replies,
+        reactions_total,
+        sampled_at,
+        near_at,
+        near_views,
+    ) = row
     return PostRecord(
-        post_id=row["id"],
-        message_id=row["message_id"],
-        published_at=row["published_at"],
-        media_type=row["media_type"],
-        text_preview=row["text_preview"],
-        latest=_counters(row),
-        views=PostViews(
-            published_at=row["published_at"],
-            samples=_samples(row["near_at"], row["near_views"]),
-            checked_until=row["last_checked_at"],
+        post_id,
+        message_id,
+        published_at,
+        media_type,
+        text_preview,
+        None
+        if sampled_at is None
+        else PostCounters(views, forwards, replies, reactions_total, sampled_at),
+        PostViews(
+            published_at,
+            () if near_at is None else tuple(map(ViewSample, near_at, near_views)),
+            checked_until,
         ),
-        reactions=_reactions(row["reactions"]) if row["sampled_at"] is not None else {},
+        {},
     )
 
 

@@ -160,9 +160,9 @@ def test_err_and_err24() -> None:
     latest = [counters(200, 0, 0, 0), counters(300, 0, 0, 0), None]
     assert engagement.err(latest, 1000) == Metric.of(25)
     # ERR24: mean(610, 200) / 1000 * 100 = 40.5
-    assert engagement.err24([Fraction(610), Fraction(200), None], 1000) == Metric.of(40.5)
+    assert engagement.err24([(610, 1), (400, 2), None], 1000) == Metric.of(40.5)
     # mean(1, 2) / 3 * 100 = 50; mean(1/3) / 7 * 100 = 100/21 exactly
-    assert engagement.err24([Fraction(1, 3)], 7).value == 100 / 21
+    assert engagement.err24([(1, 3)], 7).value == 100 / 21
     assert engagement.err(latest, 0) == Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR)
     assert engagement.err(latest, None) == Metric.unavailable(UnavailableReason.NO_SAMPLES)
     assert engagement.err([], 10) == Metric.unavailable(UnavailableReason.NO_POSTS)
