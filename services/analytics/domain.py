@@ -60,18 +60,32 @@ class Metric:
 
     @classmethod
     def of(cls, value: float) -> Metric:
-        """A metric with a value."""
-        return cls(value=float(value))
+        """A metric with a value.
+
+        Made without ``__init__`` (a value alone is a valid Metric by construction): a
+        posts list makes tens of thousands of these, and the generated ``__init__`` of a
+        frozen dataclass with ``__post_init__`` costs a third more (measured)."""
+        metric = object.__new__(cls)
+        _set(metric, "value", float(value))
+        _set(metric, "reason", None)
+        return metric
 
     @classmethod
     def unavailable(cls, reason: UnavailableReason) -> Metric:
-        """A metric without a value, for ``reason``."""
-        return cls(value=None, reason=reason)
+        """A metric without a value, for ``reason`` (one shared instance per reason)."""
+        metric = _UNAVAILABLE.get(reason)
+        if metric is None or type(metric) is not cls:
+            metric = _UNAVAILABLE[reason] = cls(value=None, reason=reason)
+        return metric
 
     @property
     def available(self) -> bool:
         """Whether the metric has a value."""
         return self.value is not None
+
+
+_set = object.__setattr__
+_UNAVAILABLE: dict[UnavailableReason, Metric] = {}
 
 
 def _require_aware(moment: datetime, name: str) -> None:

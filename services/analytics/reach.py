@@ -100,9 +100,9 @@ def post_reach(post: PostViews, age: timedelta, now: datetime) -> Metric:
     POST_TOO_YOUNG while the post is younger than ``age`` at ``now``; NO_SAMPLES when it
     is old enough but no sample reaches that age.
     """
-    value = views_at_age(post, age)
+    value = views_at_ages(post, (age,))[0]
     if value is not None:
-        return Metric.of(float(value))
+        return Metric.of(value[0] / value[1])
     if now - post.published_at < age:
         return Metric.unavailable(UnavailableReason.POST_TOO_YOUNG)
     return Metric.unavailable(UnavailableReason.NO_SAMPLES)
