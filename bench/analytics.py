@@ -224,6 +224,12 @@ async def generate(url: str, shape: Shape) -> dict[str, float]:
         # migrations/0010 from firing: fill the posts' rollup the way they would have.
         started = time.perf_counter()
         await conn.execute("SELECT post_stats_refresh(ARRAY(SELECT id FROM posts))")
+        missing = await conn.fetchval(
+            "SELECT count(*) FROM posts AS p WHERE p.stats_latest_at IS NULL"
+            " AND EXISTS (SELECT 1 FROM post_snapshots AS ps WHERE ps.post_id = p.id)"
+        )
+        if missing:
+            raise RuntimeError(f"{missing} sampled posts have no rollup")
         timings["posts rollup"] = time.perf_counter() - started
         started = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")

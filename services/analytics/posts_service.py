@@ -35,7 +35,7 @@ from services.analytics.performance import (
     performance_indexes,
     rating,
 )
-from services.analytics.reach import REACH_HORIZONS, post_reach, views_at_age
+from services.analytics.reach import REACH_HORIZONS, post_reaches, views_at_age
 from services.analytics.service import check_channel_id
 
 DAY = timedelta(hours=24)
@@ -93,7 +93,7 @@ def summarize(
 ) -> PostSummary:
     """Every per-post metric of ``record``; ``index`` is its performance index (metric,
     exact value) and ``now`` the moment "too young" is judged at."""
-    twelve, day, two_days = REACH_HORIZONS
+    reach_12h, reach_24h, reach_48h = post_reaches(record.views, REACH_HORIZONS, now)
     return PostSummary(
         record=record,
         views=_counter(record, lambda c: c.views),
@@ -102,9 +102,9 @@ def summarize(
         reactions=_counter(record, lambda c: c.reactions_total),
         er=engagement.post_er(record.latest),
         virality=engagement.virality(record.latest),
-        reach_12h=post_reach(record.views, twelve, now),
-        reach_24h=post_reach(record.views, day, now),
-        reach_48h=post_reach(record.views, two_days, now),
+        reach_12h=reach_12h,
+        reach_24h=reach_24h,
+        reach_48h=reach_48h,
         performance_index=index[0],
         rating=rating(index[1]),
     )

@@ -75,7 +75,7 @@ def views_at_ages(post: PostViews, ages: Sequence[timedelta]) -> list[Ratio | No
 def exact_sum(values: Iterable[Ratio]) -> Fraction:
     """The exact sum of ``values``: whole numbers added as ints, the rest as GMP rationals
     (gmpy2's ``mpq``, in C: a quarter of the cost of adding Fractions, measured on 3,000
-    interpolated views; docs/decisions.md)."""
+    random ratios; docs/decisions.md)."""
     whole = 0
     parts = mpq(0)
     for numerator, denominator in values:
@@ -94,18 +94,26 @@ def views_at_age(post: PostViews, age: timedelta) -> Fraction | None:
     return None if ratio is None else Fraction(*ratio)
 
 
-def post_reach(post: PostViews, age: timedelta, now: datetime) -> Metric:
-    """Reach@age of one post: ``views(p, age)``.
+def post_reaches(post: PostViews, ages: Sequence[timedelta], now: datetime) -> list[Metric]:
+    """Reach@age of one post for each of ``ages`` (ascending): ``views(p, age)``.
 
     POST_TOO_YOUNG while the post is younger than ``age`` at ``now``; NO_SAMPLES when it
     is old enough but no sample reaches that age.
     """
-    value = views_at_ages(post, (age,))[0]
-    if value is not None:
-        return Metric.of(value[0] / value[1])
-    if now - post.published_at < age:
-        return Metric.unavailable(UnavailableReason.POST_TOO_YOUNG)
-    return Metric.unavailable(UnavailableReason.NO_SAMPLES)
+    reaches: list[Metric] = []
+    for age, value in zip(ages, views_at_ages(post, ages), strict=True):
+        if value is not None:
+            reaches.append(Metric.of(value[0] / value[1]))
+        elif now - post.published_at < age:
+            reaches.append(Metric.unavailable(UnavailableReason.POST_TOO_YOUNG))
+        else:
+            reaches.append(Metric.unavailable(UnavailableReason.NO_SAMPLES))
+    return reaches
+
+
+def post_reach(post: PostViews, age: timedelta, now: datetime) -> Metric:
+    """Reach@age of one post (``post_reaches`` for one age)."""
+    return post_reaches(post, (age,), now)[0]
 
 
 def channel_reach(posts: Sequence[PostViews], age: timedelta, end: datetime) -> Metric:
