@@ -16,8 +16,10 @@ Measured, each at ``--concurrency`` (32) with ``--calls`` calls, on the big chan
 a random small one: overview (not cached, and a Redis cache hit), posts list (first page
 by views), post detail (random posts), best-time; each beside the bare SQL the use case
 runs (the repositories' SQL text, same transaction, through an asyncpg pool of the same
-size as the server's). The server, its clients and the SQL clients share one process
-and event loop. Then ``WatchChannel``: N streams on the big channel, a committed
+size as the server's). The server runs in a process of its own, as deployed (spawned,
+with its own pool and Redis client; ``--same-process`` puts it on the bench's event loop
+instead); the gRPC clients and the SQL clients share the bench's process and event loop.
+Then ``WatchChannel``: N streams on the big channel, a committed
 ``channel_snapshots`` row and the collector's event, time until every stream has the new
 overview.
 """
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import random
 import time
@@ -35,6 +38,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from typing import Any, cast
 
 import asyncpg
@@ -45,6 +49,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from analyticbot.analytics.v1 import analytics_pb2, analytics_pb2_grpc, posts_pb2, series_pb2
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
+from analyticbot.runtime.grpc_server import GrpcServer
 from analyticbot.runtime.migrate import migrate
 from analyticbot.runtime.tokens import SigningKey, TokenSigner
 from services.analytics import posts_repository, repository
@@ -486,34 +491,91 @@ TABLE_HEAD = (
 # ---------------------------------------------------------------- server and streams
 
 
-class _Jwks:
-    def __init__(self, signer: TokenSigner) -> None:
-        self._signer = signer
+async def _start_server(
+    pool: asyncpg.Pool, client: redis.Redis, prefix: str, jwks: Mapping[str, Any]
+) -> tuple[GrpcServer, int, asyncio.Task[None]]:
+    """A started analytics server on port 0 with a real key ring, cache and event hub."""
 
-    async def __call__(self) -> Mapping[str, Any]:
-        return self._signer.jwks()
+    async def fetch_jwks() -> Mapping[str, Any]:
+        return jwks
 
-
-@contextlib.asynccontextmanager
-async def analytics_server(
-    pool: asyncpg.Pool, client: redis.Redis, prefix: str, signer: TokenSigner
-) -> AsyncIterator[int]:
-    """A started server on port 0 with a real key ring, cache and event hub."""
-    authorizer = Authorizer(KeyRing(_Jwks(signer)))
+    authorizer = Authorizer(KeyRing(fetch_jwks))
     await authorizer.keys.refresh()
     hub = EventHub(client, topic_prefix=f"{prefix}channel:")
     cache = ResponseCache(client, prefix=f"{prefix}cache:", ttl_seconds=300)
     hub_task = asyncio.create_task(hub.run())
     server = build(pool, authorizer, port=0, clock=lambda: NOW, hub=hub, cache=cache)
     await server.start()
+    return server, server.port, hub_task
+
+
+async def _serve(
+    url: str, redis_url: str, prefix: str, jwks: Mapping[str, Any], pool_size: int, pipe: Connection
+) -> None:
+    pool = await create_pool(url, min_size=pool_size, max_size=pool_size)
+    client = create_redis(redis_url)
+    server, port, hub_task = await _start_server(pool, client, prefix, jwks)
+    pipe.send(port)
     try:
-        yield server.port
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
     finally:
         await server.stop(grace=1)
         hub_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await hub_task
-        await client.delete(f"{prefix}cache:{BIG_CHANNEL}")
+        await client.aclose()
+        await pool.close()
+
+
+def _server_process(
+    url: str, redis_url: str, prefix: str, jwks: Mapping[str, Any], pool_size: int, pipe: Connection
+) -> None:
+    asyncio.run(_serve(url, redis_url, prefix, jwks, pool_size, pipe))
+
+
+@contextlib.asynccontextmanager
+async def analytics_server(
+    url: str,
+    pool: asyncpg.Pool,
+    client: redis.Redis,
+    prefix: str,
+    signer: TokenSigner,
+    *,
+    same_process: bool,
+) -> AsyncIterator[int]:
+    """The analytics server under test: in a process of its own (as deployed: the
+    bench's clients do not share its event loop), or with ``same_process`` in this one,
+    on ``pool``. Yields its port."""
+    jwks = signer.jwks()
+    try:
+        if same_process:
+            server, port, hub_task = await _start_server(pool, client, prefix, jwks)
+            try:
+                yield port
+            finally:
+                await server.stop(grace=1)
+                hub_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await hub_task
+        else:
+            spawn = multiprocessing.get_context("spawn")
+            parent, child = spawn.Pipe()
+            redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS)
+            process = spawn.Process(
+                target=_server_process,
+                args=(url, redis_url, prefix, jwks, pool.get_max_size(), child),
+                daemon=True,
+            )
+            process.start()
+            loop = asyncio.get_running_loop()
+            try:
+                yield await asyncio.wait_for(loop.run_in_executor(None, parent.recv), 120)
+            finally:
+                parent.send("stop")
+                await loop.run_in_executor(None, process.join, 30)
+                if process.is_alive():
+                    process.kill()
+    finally:
         keys: list[Any] = [k async for k in client.scan_iter(match=f"{prefix}*")]
         if keys:
             await client.delete(*keys)
@@ -665,7 +727,13 @@ async def measure(
 
 
 async def run(
-    scale: float, calls: int, concurrency: int, pool_size: int, budget: float, keep: bool
+    scale: float,
+    calls: int,
+    concurrency: int,
+    pool_size: int,
+    budget: float,
+    keep: bool,
+    same_process: bool,
 ) -> Report:
     """Create a scratch database, generate, measure, drop it."""
     shape = Shape.of(scale)
@@ -696,7 +764,9 @@ async def run(
             metadata = (("authorization", f"Bearer {token}"),)
             targets = await pick_targets(pool, seed=7)
             streams = max(100, round(1000 * min(1.0, scale)))
-            async with analytics_server(pool, client, prefix, signer) as port:
+            async with analytics_server(
+                url, pool, client, prefix, signer, same_process=same_process
+            ) as port:
                 print(TABLE_HEAD, flush=True)
                 rows = []
                 if calls > 0:
@@ -740,9 +810,22 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="server and bare SQL pool size")
     parser.add_argument("--budget", type=float, default=15.0, help="seconds per measurement")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--same-process",
+        action="store_true",
+        help="run the server in the bench's own process and event loop (as before 2026-11-26)",
+    )
     args = parser.parse_args()
     report = asyncio.run(
-        run(args.scale, args.calls, args.concurrency, args.pool, args.budget, args.keep)
+        run(
+            args.scale,
+            args.calls,
+            args.concurrency,
+            args.pool,
+            args.budget,
+            args.keep,
+            args.same_process,
+        )
     )
     print()
     print(
@@ -750,7 +833,9 @@ def main() -> None:
         f"{report.generation['total']:.1f} s ("
         + ", ".join(f"{k} {v:.1f} s" for k, v in report.generation.items() if k != "total")
         + f"); concurrency {args.concurrency}, up to {args.calls} calls or {args.budget:.0f} s "
-        f"each, pools of {args.pool}\n"
+        f"each, pools of {args.pool}, server "
+        + ("in the bench's process" if args.same_process else "in its own process")
+        + "\n"
     )
     print(TABLE_HEAD)
     for row in report.rows:
