@@ -31,7 +31,6 @@ from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
-from opentelemetry.instrumentation.grpc.filters import negate, service_prefix
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_NAMESPACE, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -109,7 +108,23 @@ def uninstrument_asyncpg() -> None:
         instrumentor.uninstrument()
 
 
-_NOT_GRPC_INTERNAL = negate(service_prefix("grpc."))
+def _not_grpc_internal(details: Any) -> bool:
+    """False for gRPC's own services (health, reflection: ``/grpc.*``), which get no span.
+
+    What ``negate(service_prefix("grpc."))`` of the instrumentation decides, by a string
+    prefix: its filter tests the call details with isinstance against grpc's abstract
+    classes and splits the name with ``os.path``: a tenth of the analytics server's time
+    per shared answer under cProfile, 2-4 % more answers a second without it (measured,
+    docs/benchmarks.md)."""
+    method = getattr(details, "method", None)
+    if method is None:
+        method = getattr(details, "full_method", "")
+    if isinstance(method, bytes):
+        method = method.decode()
+    return not str(method).startswith("/grpc.")
+
+
+_NOT_GRPC_INTERNAL = _not_grpc_internal
 
 
 def server_interceptor() -> grpc.aio.ServerInterceptor:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any, cast
 
+import grpc
 import pytest
+from opentelemetry.instrumentation.grpc.filters import negate, service_prefix
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
+from analyticbot.runtime import telemetry
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.telemetry import otlp_endpoint, sampler_for
 
@@ -85,3 +89,29 @@ def test_an_endpoint_or_a_chosen_sampler_records_spans(no_endpoint: pytest.Monke
     assert sampler_for("http://collector:4317") is None
     no_endpoint.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
     assert sampler_for(None) is None
+
+
+class _Handler(grpc.HandlerCallDetails):
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.invocation_metadata = ()
+
+
+def test_grpc_internal_filter_decides_as_the_instrumentations_own() -> None:
+    library: Any = negate(service_prefix("grpc."))
+    methods = [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/analyticbot.analytics.v1.AnalyticsService/GetChannelOverview",
+        "/analyticbot.auth.v1.AuthService/CheckAccess",
+        "/grpcish.Service/Call",
+    ]
+    for method in methods:
+        server_side = _Handler(method)
+        # grpc hands the client-side interceptor the method name as bytes (grpc#31092).
+        client_side = grpc.aio.ClientCallDetails(cast(Any, method.encode()), None, None, None, None)
+        want = library(server_side)
+        assert telemetry._not_grpc_internal(server_side) is want, method
+        assert telemetry._not_grpc_internal(client_side) is library(client_side), method
+    assert telemetry._not_grpc_internal(_Handler("/grpc.health.v1.Health/Watch")) is False
+    assert telemetry._not_grpc_internal(_Handler("/analyticbot.x.v1.S/M")) is True
