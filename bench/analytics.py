@@ -433,7 +433,7 @@ def sql_calls(pool: asyncpg.Pool, target: Target) -> dict[str, Call]:
                 cid,
                 published - BASELINE_WINDOW,
                 published,
-                [*CURVE_AGES, DAY],
+                list(CURVE_AGES),
             )
 
     async def best_time(_: int) -> object:

@@ -124,13 +124,10 @@ def _not_grpc_internal(details: Any) -> bool:
     return not str(method).startswith("/grpc.")
 
 
-_NOT_GRPC_INTERNAL = _not_grpc_internal
-
-
 def server_interceptor() -> grpc.aio.ServerInterceptor:
     """Continues the caller's trace in a server span per RPC (global tracer provider)."""
     interceptor: grpc.aio.ServerInterceptor = aio_server_interceptor(  # type: ignore[no-untyped-call]
-        filter_=_NOT_GRPC_INTERNAL
+        filter_=_not_grpc_internal
     )
     return interceptor
 
@@ -138,7 +135,7 @@ def server_interceptor() -> grpc.aio.ServerInterceptor:
 def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
     """A client span per RPC that sends the current context as ``traceparent``."""
     interceptors: list[Any] = aio_client_interceptors(  # type: ignore[no-untyped-call]
-        filter_=_NOT_GRPC_INTERNAL
+        filter_=_not_grpc_internal
     )
     return interceptors
 

@@ -42,14 +42,26 @@ def view_curve(post: PostViews) -> list[tuple[timedelta, int]]:
     return points
 
 
-def median_curve(baseline: Sequence[PostViews]) -> list[CurvePoint]:
-    """The channel's median curve at ``CURVE_AGES`` over ``baseline``, the live posts of
-    the 30 days before the post (with at least the samples around each age)."""
+def curve_views(baseline: Sequence[PostViews]) -> list[list[Ratio]]:
+    """For each of ``CURVE_AGES``, the known ``views(q, a)`` of the posts of ``baseline``
+    (each post's samples read once for all ages)."""
     columns: list[list[Ratio]] = [[] for _ in CURVE_AGES]
     for post in baseline:
         for column, value in zip(columns, views_at_ages(post, CURVE_AGES), strict=True):
             if value is not None:
                 column.append(value)
+    return columns
+
+
+def median_curve(baseline: Sequence[PostViews]) -> list[CurvePoint]:
+    """The channel's median curve at ``CURVE_AGES`` over ``baseline``, the live posts of
+    the 30 days before the post (with at least the samples around each age)."""
+    return medians(curve_views(baseline))
+
+
+def medians(columns: Sequence[Sequence[Ratio]]) -> list[CurvePoint]:
+    """The median curve from ``curve_views``: TOO_FEW_POSTS at an age with fewer than 5
+    known values."""
     return [
         CurvePoint(
             age=age,

@@ -74,7 +74,7 @@ class Metric:
     def unavailable(cls, reason: UnavailableReason) -> Metric:
         """A metric without a value, for ``reason`` (one shared instance per reason)."""
         metric = _UNAVAILABLE.get(reason)
-        if metric is None or type(metric) is not cls:
+        if metric is None:
             metric = _UNAVAILABLE[reason] = cls(value=None, reason=reason)
         return metric
 

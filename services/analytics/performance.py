@@ -82,14 +82,22 @@ def performance_index(views_24h: Fraction | None, baseline: Sequence[Fraction]) 
     unknown is not one of "such posts"). TOO_FEW_POSTS with fewer than 5, NO_SAMPLES when
     ``views(p, 24h)`` is unknown, ZERO_DENOMINATOR when the median is 0.
     """
+    return performance_index_exact(views_24h, baseline)[0]
+
+
+def performance_index_exact(
+    views_24h: Fraction | None, baseline: Sequence[Fraction]
+) -> tuple[Metric, Fraction | None]:
+    """``performance_index`` with its exact value (None when it has none)."""
     if views_24h is None:
-        return Metric.unavailable(UnavailableReason.NO_SAMPLES)
+        return _NO_SAMPLES, None
     if len(baseline) < MIN_BASELINE_POSTS:
-        return Metric.unavailable(UnavailableReason.TOO_FEW_POSTS)
+        return Metric.unavailable(UnavailableReason.TOO_FEW_POSTS), None
     middle = median(baseline)
     if middle == 0:
-        return Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR)
-    return Metric.of(float(views_24h / middle))
+        return Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR), None
+    exact = views_24h / middle
+    return Metric.of(as_float(exact)), exact
 
 
 class SlidingBaseline:

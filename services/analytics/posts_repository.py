@@ -23,9 +23,9 @@ from services.analytics.repository import Connection
 
 # Live posts of channel $1 published in [$2, $3), with latest(p, ·, $4) and the samples
 # on both sides of each age in $5, distinct and in time order (a post without samples has
-# NULL columns). The ages must
-# be among ROLLUP_AGES: they come from the posts' stats_* rollup (migrations/0010), as does
-# latest(p, ·, $4) unless the post has a sample after $4 — then one probe backwards.
+# NULL columns). The ages must be among ROLLUP_AGES: they come from the posts' stats_*
+# rollup (migrations/0010), as does latest(p, ·, $4) unless the post has a sample after
+# $4 — then one probe backwards.
 # Reactions by emoji are left out: no reader of many posts shows them (only a single
 # post's read does, POST_SAMPLES_SQL), and decoding a jsonb per row was a tenth of a
 # big channel's overview.

@@ -30,8 +30,7 @@ from services.analytics.performance import (
     Slot,
     Views24,
     best_time,
-    median,
-    performance_index,
+    performance_index_exact,
     performance_indexes,
     rating,
 )
@@ -249,16 +248,15 @@ async def get_post(
             channel_id,
             record.published_at - BASELINE_WINDOW,
             record.published_at,
-            (*curves.CURVE_AGES, DAY),
+            curves.CURVE_AGES,
         )
-    known = [v for v in (views_at_age(post, DAY) for post in baseline) if v is not None]
-    own = views_at_age(record.views, DAY)
-    index = performance_index(own, known)
-    exact = own / median(known) if index.available and own is not None else None
+    columns = curves.curve_views(baseline)
+    known = [Fraction(*value) for value in columns[curves.CURVE_AGES.index(DAY)]]
+    index = performance_index_exact(views_at_age(record.views, DAY), known)
     return PostDetail(
-        summary=summarize(record, (index, exact), now),
+        summary=summarize(record, index, now),
         curve=curves.view_curve(record.views),
-        median_curve=curves.median_curve(baseline),
+        median_curve=curves.medians(columns),
     )
 
 

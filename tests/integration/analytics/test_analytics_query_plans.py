@@ -207,7 +207,7 @@ async def test_curves_of_thirty_days_probe_the_snapshot_key(history: History) ->
                 history.channel_id,
                 END - timedelta(days=30),
                 END,
-                [*curves.CURVE_AGES, timedelta(hours=24)],
+                list(curves.CURVE_AGES),
             )
         )
     )
