@@ -81,6 +81,9 @@ def processes(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "ANALYTICBOT_ENV": "development",
+        # A process that does not exit after SIGTERM is sent SIGABRT: its log then shows
+        # where every thread was.
+        "PYTHONFAULTHANDLER": "1",
         "ANALYTICBOT_DEV_BOT_TOKEN": "123456:development-token-for-tests",
         "ANALYTICBOT_AUTH_KEYS_FILE": str(keys),
         "ANALYTICBOT_COLLECTOR_SIMULATOR_CHANNELS": "0",
@@ -121,7 +124,14 @@ def test_sigterm_drains_and_exits_zero(
     for name in reversed(list(SERVICES)):
         _, process = processes[name]
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=30)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            process.wait(timeout=10)
+            raise AssertionError(
+                f"{name} still running 30 s after SIGTERM:\n{_log(process)[-6000:]}"
+            ) from None
         log = _log(process)
         assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
         assert '"message": "stopped"' in log
