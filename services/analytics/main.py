@@ -4,7 +4,6 @@ ingest worker, server; serve until SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -61,6 +60,9 @@ def build_worker(
     )
 
 
+CLOSE_SECONDS = 5.0
+
+
 async def main() -> None:
     """Run the analytics service until SIGTERM or SIGINT, then drain and close."""
     settings = load_settings(AnalyticsSettings)
@@ -100,14 +102,18 @@ async def main() -> None:
         tasks.append(watch_dependencies(server, pool, client, keys_loaded=lambda: keys.loaded))
         await run_until_signal(server, grace=settings.shutdown_grace_seconds)
     finally:
+        # Bounded: a process that drained its RPCs must exit. A full test run saw it
+        # idle here for over 30 s after "stopped" (tests/integration/test_serve_processes).
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.wait(tasks, timeout=CLOSE_SECONDS)
         await auth_channel.close()
         await client.aclose()
-        await pool.close()
+        try:
+            await asyncio.wait_for(pool.close(), CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning("database pool not closed in %.0f s; terminating it", CLOSE_SECONDS)
+            pool.terminate()
 
 
 if __name__ == "__main__":
