@@ -1,8 +1,10 @@
 """Roles and permissions: the one permission table, used by the gateway and every service.
 
 Per channel roles are ordered owner > admin > analyst > viewer. Superadmins (from
-configuration) may do everything everywhere. A role is looked up on every request from
-the ``grants`` table, so a change takes effect on the next request, not at token expiry.
+configuration) may do everything everywhere. A role is read from the ``grants`` table,
+or from the services' grant cache (``analyticbot.runtime.grant_cache``), which forgets a
+role as soon as PostgreSQL announces its change, so a change takes effect within
+milliseconds of its commit, not at token expiry.
 
 Share tokens (``typ`` "share", ``sub`` "share:<link id>", claim ``cid``) hold only
 ``SHARE_PERMISSIONS`` on their one channel. Within that scope their link is read back
@@ -13,7 +15,7 @@ effect on the next request, not when the token expires.
 from __future__ import annotations
 
 import enum
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -78,8 +80,30 @@ async def role_of(conn: Connection, user_id: int, channel_id: int) -> Role | Non
     return Role.parse(row) if row is not None else None
 
 
+class GrantSource(Protocol):
+    """Where roles and share links are read from: a connection (``authorize`` wraps
+    one), or ``analyticbot.runtime.grant_cache.GrantCache``."""
+
+    async def role(self, user_id: int, channel_id: int) -> Role | None: ...
+
+    async def require_live_share_link(self, principal: Principal) -> None: ...
+
+
+class _ConnectionGrants:
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def role(self, user_id: int, channel_id: int) -> Role | None:
+        return await role_of(self.conn, user_id, channel_id)
+
+    async def require_live_share_link(self, principal: Principal) -> None:
+        await require_live_share_link(self.conn, principal)
+
+
 async def authorize(
-    conn: Connection,
+    source: Connection | GrantSource,
     principal: Principal,
     channel_id: int,
     permission: Permission,
@@ -90,8 +114,15 @@ async def authorize(
     """Raise unless ``principal`` may use ``permission`` on ``channel_id``.
 
     A user without any grant on the channel gets NotFound, not PermissionDenied, so that
-    probing ids tells nothing about which channels exist.
+    probing ids tells nothing about which channels exist. ``source`` is a connection
+    (read there, e.g. inside the transaction that is about to change grants) or a
+    ``GrantSource`` such as the services' grant cache.
     """
+    grants = (
+        _ConnectionGrants(source)
+        if isinstance(source, asyncpg.Connection | PoolConnectionProxy)
+        else source
+    )
     if principal.kind == "service":
         if principal.service in trusted_services:
             return
@@ -99,12 +130,12 @@ async def authorize(
     if principal.kind == "share":
         if principal.channel_id != channel_id or permission not in SHARE_PERMISSIONS:
             raise NotFound("channel not found")
-        await require_live_share_link(conn, principal)
+        await grants.require_live_share_link(principal)
         return
     assert principal.user_id is not None
     if principal.user_id in superadmins:
         return
-    role = await role_of(conn, principal.user_id, channel_id)
+    role = await grants.role(principal.user_id, channel_id)
     if role is None:
         raise NotFound("channel not found")
     if not allows(role, permission):

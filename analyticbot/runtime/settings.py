@@ -46,6 +46,10 @@ class CommonSettings(BaseServiceSettings):
     )
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # How long a role read from grants may be served from memory at most; a change ends
+    # it sooner, announced by PostgreSQL (analyticbot/runtime/grant_cache.py). 0: read
+    # every role from the database.
+    grant_cache_seconds: float = Field(default=60.0, ge=0)
 
 
 S = TypeVar("S", bound=BaseSettings)

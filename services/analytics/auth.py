@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from analyticbot.runtime.errors import PermissionDenied
 from analyticbot.runtime.jwks import JwksKeyRing, grpc_jwks_fetcher
-from analyticbot.runtime.rbac import Connection, Permission, authorize
+from analyticbot.runtime.rbac import Connection, GrantSource, Permission, authorize
 from analyticbot.runtime.tokens import Principal, TokenKind, bearer
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,17 @@ class Authorizer:
         return await self.keys.verify(bearer(metadata or ()))
 
     async def check(
-        self, conn: Connection, principal: Principal, channel_id: int, permission: Permission
+        self,
+        grants: Connection | GrantSource,
+        principal: Principal,
+        channel_id: int,
+        permission: Permission,
     ) -> None:
         """Raise unless ``principal`` holds ``permission`` on ``channel_id`` (a user
-        without a grant gets NotFound, as for an unknown channel)."""
+        without a grant gets NotFound, as for an unknown channel), reading roles from
+        ``grants`` (the service's grant cache, or a connection)."""
         await authorize(
-            conn,
+            grants,
             principal,
             channel_id,
             permission,

@@ -24,6 +24,7 @@ from analyticbot.analytics.v1 import (
     series_pb2,
 )
 from analyticbot.runtime.errors import InvalidArgument, NotFound
+from analyticbot.runtime.grant_cache import GrantCache
 from analyticbot.runtime.rbac import Permission
 from analyticbot.runtime.tokens import Principal
 from services.analytics import alerts_repository, export, posts_service, service
@@ -82,10 +83,13 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         *,
         hub: EventHub | None = None,
         cache: ResponseCache | None = None,
+        grants: GrantCache | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._pool = pool
         self._auth = authorizer
+        # Without a listening cache every role is read from the database.
+        self._grants = grants if grants is not None else GrantCache(pool)
         self._hub = hub
         self._cache = cache
         self._clock = clock
@@ -95,8 +99,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         """The caller, once allowed ``permission`` on the channel."""
         service.check_channel_id(channel_id)
         principal = await self._auth.caller(context.invocation_metadata())
-        async with self._pool.acquire() as conn:
-            await self._auth.check(conn, principal, channel_id, permission)
+        await self._auth.check(self._grants, principal, channel_id, permission)
         return principal
 
     async def _cached(

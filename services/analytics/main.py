@@ -14,6 +14,7 @@ import redis.asyncio as redis
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
 from analyticbot.runtime.dependencies import watch_dependencies
+from analyticbot.runtime.grant_cache import GrantCache, grant_cache
 from analyticbot.runtime.grpc_server import GrpcServer, build_server, run_until_signal
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.metrics import serve_metrics
@@ -38,10 +39,11 @@ def build(
     clock: Clock = utc_now,
     hub: EventHub | None = None,
     cache: ResponseCache | None = None,
+    grants: GrantCache | None = None,
 ) -> GrpcServer:
     """The analytics gRPC server over ``pool``, bound to ``port`` (0 picks a free one),
     not yet started. Serves health and reflection beside AnalyticsService."""
-    servicer = AnalyticsServicer(pool, authorizer, hub=hub, cache=cache, clock=clock)
+    servicer = AnalyticsServicer(pool, authorizer, hub=hub, cache=cache, grants=grants, clock=clock)
     return build_server([(register(servicer), SERVICE_NAME)], port=port)
 
 
@@ -89,6 +91,9 @@ async def main() -> None:
         client, prefix=settings.cache_prefix, ttl_seconds=settings.cache_ttl_seconds
     )
     hub = EventHub(client, topic_prefix=settings.channel_topic_prefix)
+    grants = grant_cache(
+        pool, settings.database_url.get_secret_value(), settings.grant_cache_seconds
+    )
     tasks = [
         asyncio.create_task(keys.load_until_ready()),
         asyncio.create_task(hub.run()),
@@ -97,8 +102,12 @@ async def main() -> None:
             watch_streams(client, (settings.ingest_stream, settings.alerts_stream))
         ),
     ]
+    if grants.listens:
+        tasks.append(asyncio.create_task(grants.run()))
     try:
-        server = build(pool, authorizer, port=settings.grpc_port, hub=hub, cache=cache)
+        server = build(
+            pool, authorizer, port=settings.grpc_port, hub=hub, cache=cache, grants=grants
+        )
         tasks.append(watch_dependencies(server, pool, client, keys_loaded=lambda: keys.loaded))
         await run_until_signal(server, grace=settings.shutdown_grace_seconds)
     finally:

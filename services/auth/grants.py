@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -68,9 +68,19 @@ class AcceptedInvite:
 class GrantService:
     """Grants from Telegram administrators, invites, members."""
 
-    def __init__(self, pool: asyncpg.Pool, *, superadmins: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        superadmins: frozenset[int] = frozenset(),
+        changed: Callable[[int], None] = lambda _user_id: None,
+    ) -> None:
         self._pool = pool
         self._superadmins = superadmins
+        # Told of each user whose roles a committed transaction here changed, so this
+        # process's grant cache forgets them at once rather than on PostgreSQL's
+        # announcement a moment later (which every other process waits for).
+        self._changed = changed
 
     @staticmethod
     def _require_bot(principal: Principal) -> None:
@@ -127,6 +137,8 @@ class GrantService:
                 if source == SOURCE_TELEGRAM and user_id not in desired
             ]
             removed = await repo.delete_grants(conn, channel_id, gone) if gone else 0
+        for user_id in (*desired, *gone):
+            self._changed(user_id)
         owners = tuple(
             sorted(u for u, (role, _) in current.items() if role == Role.OWNER and u not in gone)
         )
@@ -198,6 +210,7 @@ class GrantService:
                 )
                 await repo.count_use(conn, invite.id)
             title = await repo.channel_title(conn, invite.channel_id) or ""
+        self._changed(user_id)
         log.info(
             "invite accepted",
             extra={"invite_id": invite.id, "channel_id": invite.channel_id, "user_id": user_id},
@@ -236,6 +249,7 @@ class GrantService:
                     "owners and admins follow the channel's administrators in Telegram"
                 )
             removed = await repo.delete_grants(conn, channel_id, [user_id])
+        self._changed(user_id)
         log.info("grant revoked", extra={"channel_id": channel_id, "user_id": user_id})
         return removed > 0
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from analyticbot.runtime.db import create_pool
 from analyticbot.runtime.dependencies import watch_dependencies
+from analyticbot.runtime.grant_cache import GrantCache, grant_cache
 from analyticbot.runtime.grpc_server import GrpcServer, build_server, run_until_signal
 from analyticbot.runtime.initdata import InitDataValidator, telegram_public_key
 from analyticbot.runtime.logging import configure_logging
@@ -37,7 +40,9 @@ def build_validator(settings: AuthSettings) -> InitDataValidator:
     )
 
 
-def build_service(settings: AuthSettings, pool: asyncpg.Pool) -> AuthService:
+def build_service(
+    settings: AuthSettings, pool: asyncpg.Pool, grants: GrantCache | None = None
+) -> AuthService:
     """The use cases wired from settings; raises ConfigError on a bad combination."""
     settings.check()
     policy = AuthPolicy(
@@ -49,7 +54,7 @@ def build_service(settings: AuthSettings, pool: asyncpg.Pool) -> AuthService:
         service_secrets=settings.service_secret_digests(),
     )
     signer = TokenSigner(load_key_ring(settings))
-    return AuthService(pool, build_validator(settings), signer, policy)
+    return AuthService(pool, build_validator(settings), signer, policy, grants=grants)
 
 
 def build(service: AuthService, *, port: int = 0) -> GrpcServer:
@@ -81,8 +86,12 @@ async def main() -> None:
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
     )
+    grants = grant_cache(
+        pool, settings.database_url.get_secret_value(), settings.grant_cache_seconds
+    )
+    listener = asyncio.create_task(grants.run()) if grants.listens else None
     try:
-        server = build(build_service(settings, pool), port=settings.grpc_port)
+        server = build(build_service(settings, pool, grants), port=settings.grpc_port)
         serve_metrics(settings.metrics_port)
         watcher = watch_dependencies(server, pool)
         try:
@@ -90,4 +99,7 @@ async def main() -> None:
         finally:
             watcher.cancel()
     finally:
+        if listener is not None:
+            listener.cancel()
+            await asyncio.wait([listener], timeout=5.0)
         await pool.close()

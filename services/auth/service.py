@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from analyticbot.runtime.grant_cache import GrantCache
 from analyticbot.runtime.initdata import InitDataValidator
 from analyticbot.runtime.rbac import (
     SHARE_PERMISSIONS,
@@ -22,7 +23,6 @@ from analyticbot.runtime.rbac import (
     Role,
     allows,
     require_live_share_link,
-    role_of,
 )
 from analyticbot.runtime.tokens import Principal, TokenKind, TokenSigner, TokenVerifier
 from services.auth import repository as repo
@@ -79,13 +79,17 @@ class AuthService:
         validator: InitDataValidator,
         signer: TokenSigner,
         policy: AuthPolicy,
+        *,
+        grants: GrantCache | None = None,
     ) -> None:
         self._pool = pool
+        # Roles for CheckAccess; without a listening cache, read on every check.
+        self._roles = grants if grants is not None else GrantCache(pool)
         self._validator = validator
         self._signer = signer
         self._verifier = TokenVerifier(signer.jwks())
         self._policy = policy
-        self.grants = GrantService(pool, superadmins=policy.superadmins)
+        self.grants = GrantService(pool, superadmins=policy.superadmins, changed=self._roles.forget)
         self.share_links = ShareLinkService(
             pool,
             signer,
@@ -182,8 +186,9 @@ class AuthService:
     async def check_access(
         self, principal: Principal, channel_id: int, permission_name: str
     ) -> AccessDecision:
-        """Whether ``principal`` holds a permission on a channel, read fresh from grants
-        (share tokens: from their link, which must still be live)."""
+        """Whether ``principal`` holds a permission on a channel, from grants through the
+        grant cache (share tokens: from their link, read on every check, which must
+        still be live)."""
         try:
             permission = Permission(permission_name)
         except ValueError:
@@ -201,8 +206,7 @@ class AuthService:
                 allowed=permission in SHARE_PERMISSIONS, role=Role.VIEWER, superadmin=False
             )
         assert principal.user_id is not None
-        async with self._pool.acquire() as conn:
-            role = await role_of(conn, principal.user_id, channel_id)
+        role = await self._roles.role(principal.user_id, channel_id)
         if principal.user_id in self._policy.superadmins:
             return AccessDecision(allowed=True, role=role or Role.OWNER, superadmin=True)
         return AccessDecision(allowed=allows(role, permission), role=role, superadmin=False)
