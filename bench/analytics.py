@@ -49,6 +49,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from analyticbot.analytics.v1 import analytics_pb2, analytics_pb2_grpc, posts_pb2, series_pb2
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
+from analyticbot.runtime.grant_cache import GrantCache
 from analyticbot.runtime.grpc_server import GrpcServer
 from analyticbot.runtime.migrate import migrate
 from analyticbot.runtime.tokens import SigningKey, TokenSigner
@@ -492,9 +493,15 @@ TABLE_HEAD = (
 
 
 async def _start_server(
-    pool: asyncpg.Pool, client: redis.Redis, prefix: str, jwks: Mapping[str, Any]
+    pool: asyncpg.Pool,
+    client: redis.Redis,
+    prefix: str,
+    jwks: Mapping[str, Any],
+    grants_url: str | None,
 ) -> tuple[GrpcServer, int, asyncio.Task[None]]:
-    """A started analytics server on port 0 with a real key ring, cache and event hub."""
+    """A started analytics server on port 0 with a real key ring, cache, event hub and
+    grant cache (listening to ``grants_url``; None: roles read on every call). The
+    returned task runs the hub and the grant cache."""
 
     async def fetch_jwks() -> Mapping[str, Any]:
         return jwks
@@ -503,18 +510,39 @@ async def _start_server(
     await authorizer.keys.refresh()
     hub = EventHub(client, topic_prefix=f"{prefix}channel:")
     cache = ResponseCache(client, prefix=f"{prefix}cache:", ttl_seconds=300)
-    hub_task = asyncio.create_task(hub.run())
-    server = build(pool, authorizer, port=0, clock=lambda: NOW, hub=hub, cache=cache)
+    grants = GrantCache(pool, grants_url)
+
+    async def background() -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(hub.run())
+            if grants.listens:
+                group.create_task(grants.run())
+
+    hub_task = asyncio.create_task(background())
+    deadline = time.monotonic() + 10
+    while grants.listens and not grants.listening:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the grant cache did not start listening")
+        await asyncio.sleep(0.01)
+    server = build(pool, authorizer, port=0, clock=lambda: NOW, hub=hub, cache=cache, grants=grants)
     await server.start()
     return server, server.port, hub_task
 
 
 async def _serve(
-    url: str, redis_url: str, prefix: str, jwks: Mapping[str, Any], pool_size: int, pipe: Connection
+    url: str,
+    redis_url: str,
+    prefix: str,
+    jwks: Mapping[str, Any],
+    pool_size: int,
+    grant_cache: bool,
+    pipe: Connection,
 ) -> None:
     pool = await create_pool(url, min_size=pool_size, max_size=pool_size)
     client = create_redis(redis_url)
-    server, port, hub_task = await _start_server(pool, client, prefix, jwks)
+    server, port, hub_task = await _start_server(
+        pool, client, prefix, jwks, url if grant_cache else None
+    )
     pipe.send(port)
     try:
         await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
@@ -528,9 +556,15 @@ async def _serve(
 
 
 def _server_process(
-    url: str, redis_url: str, prefix: str, jwks: Mapping[str, Any], pool_size: int, pipe: Connection
+    url: str,
+    redis_url: str,
+    prefix: str,
+    jwks: Mapping[str, Any],
+    pool_size: int,
+    grant_cache: bool,
+    pipe: Connection,
 ) -> None:
-    asyncio.run(_serve(url, redis_url, prefix, jwks, pool_size, pipe))
+    asyncio.run(_serve(url, redis_url, prefix, jwks, pool_size, grant_cache, pipe))
 
 
 @contextlib.asynccontextmanager
@@ -542,6 +576,7 @@ async def analytics_server(
     signer: TokenSigner,
     *,
     same_process: bool,
+    grant_cache: bool = True,
 ) -> AsyncIterator[int]:
     """The analytics server under test: in a process of its own (as deployed: the
     bench's clients do not share its event loop), or with ``same_process`` in this one,
@@ -549,7 +584,9 @@ async def analytics_server(
     jwks = signer.jwks()
     try:
         if same_process:
-            server, port, hub_task = await _start_server(pool, client, prefix, jwks)
+            server, port, hub_task = await _start_server(
+                pool, client, prefix, jwks, url if grant_cache else None
+            )
             try:
                 yield port
             finally:
@@ -563,7 +600,7 @@ async def analytics_server(
             redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS)
             process = spawn.Process(
                 target=_server_process,
-                args=(url, redis_url, prefix, jwks, pool.get_max_size(), child),
+                args=(url, redis_url, prefix, jwks, pool.get_max_size(), grant_cache, child),
                 daemon=True,
             )
             process.start()
@@ -734,14 +771,21 @@ async def run(
     budget: float,
     keep: bool,
     same_process: bool,
+    reuse: str | None = None,
+    grant_cache: bool = True,
 ) -> Report:
-    """Create a scratch database, generate, measure, drop it."""
+    """Create a scratch database, generate, measure, drop it (``reuse``: measure a
+    database an earlier ``--keep`` run left, generated at the same ``scale``, and keep
+    it)."""
     shape = Shape.of(scale)
     admin_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    name = f"ab_bench_analytics_{uuid.uuid4().hex[:8]}"
+    name = reuse or f"ab_bench_analytics_{uuid.uuid4().hex[:8]}"
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    if reuse is None:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    else:
+        keep = True
     try:
         url = _scratch_url(admin_url, name)
         plain = await asyncpg.connect(url)
@@ -750,7 +794,7 @@ async def run(
         finally:
             await plain.close()
         started = time.perf_counter()
-        generation = await generate(url, shape)
+        generation = {} if reuse else await generate(url, shape)
         generation["total"] = time.perf_counter() - started
         print(f"generated in {generation['total']:.1f} s: {generation}", flush=True)
         pool = await create_pool(url, min_size=pool_size, max_size=pool_size)
@@ -765,7 +809,13 @@ async def run(
             targets = await pick_targets(pool, seed=7)
             streams = max(100, round(1000 * min(1.0, scale)))
             async with analytics_server(
-                url, pool, client, prefix, signer, same_process=same_process
+                url,
+                pool,
+                client,
+                prefix,
+                signer,
+                same_process=same_process,
+                grant_cache=grant_cache,
             ) as port:
                 print(TABLE_HEAD, flush=True)
                 rows = []
@@ -815,6 +865,14 @@ def main() -> None:
         action="store_true",
         help="run the server in the bench's own process and event loop (as before 2026-11-26)",
     )
+    parser.add_argument(
+        "--reuse", metavar="DATABASE", help="measure a database kept by --keep (same --scale)"
+    )
+    parser.add_argument(
+        "--no-grant-cache",
+        action="store_true",
+        help="the server reads every caller's role from grants (as before 2026-11-26)",
+    )
     args = parser.parse_args()
     report = asyncio.run(
         run(
@@ -825,6 +883,8 @@ def main() -> None:
             args.budget,
             args.keep,
             args.same_process,
+            args.reuse,
+            not args.no_grant_cache,
         )
     )
     print()
@@ -835,6 +895,7 @@ def main() -> None:
         + f"); concurrency {args.concurrency}, up to {args.calls} calls or {args.budget:.0f} s "
         f"each, pools of {args.pool}, server "
         + ("in the bench's process" if args.same_process else "in its own process")
+        + ("" if not args.no_grant_cache else ", no grant cache")
         + "\n"
     )
     print(TABLE_HEAD)

@@ -1,7 +1,7 @@
 """Domain error base classes shared by every service.
 
 Each service subclasses these in its own ``domain.py``; the gRPC edge translates them
-to status codes in one interceptor (``grpc_server.ErrorInterceptor``) and the gateway
+to status codes in one interceptor (``grpc_server.RpcInterceptor``) and the gateway
 translates gRPC statuses to HTTP codes in one handler.
 """
 

@@ -24,11 +24,13 @@ from grpc_reflection.v1alpha import reflection
 
 from analyticbot.runtime.errors import DomainError
 from analyticbot.runtime.metrics import GRPC_HANDLED, GRPC_LATENCY
-from analyticbot.runtime.telemetry import server_interceptor
+from analyticbot.runtime.telemetry import end_server_span, server_span
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
     Unary: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
@@ -70,8 +72,19 @@ def _split_method(full: str) -> tuple[str, str]:
     return service, method
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Deadlines, error translation and metrics for every unary and server-stream RPC."""
+class RpcInterceptor(grpc.aio.ServerInterceptor):
+    """The server span, deadline, error translation and metrics of every unary and
+    server-stream RPC, in one interceptor.
+
+    Each method's handler is wrapped once and reused: grpc asks the interceptors for a
+    handler on every call, and building a new one per call (as the tracing
+    instrumentation's interceptor did) was part of the per-call cost of a cached read.
+    gRPC's own services (health, reflection) are left alone: probes call them every few
+    seconds."""
+
+    def __init__(self) -> None:
+        # method -> (the handler grpc gave, its wrapped twin)
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
@@ -81,26 +94,37 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        service, method = _split_method(handler_call_details.method)
-        if service.startswith("grpc."):
-            return handler
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(cast("Unary", handler.unary_unary), service, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(cast("Stream", handler.unary_stream), service, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+        full = handler_call_details.method
+        known = self._wrapped.get(full)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = _wrap(handler, full)
+        self._wrapped[full] = (handler, wrapped)
+        return wrapped
+
+
+def _wrap(handler: Handler, full: str) -> Handler:
+    service, method = _split_method(full)
+    if service.startswith("grpc."):
         return handler
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap_unary(cast("Unary", handler.unary_unary), service, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            _wrap_stream(cast("Stream", handler.unary_stream), service, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
 
 
-async def _fail(context: Context, exc: BaseException, method: str) -> None:
+async def _fail(context: Context, exc: BaseException, method: str, span: Span) -> None:
     code, message = _status_for(exc)
+    end_server_span(span, code, message)
     if code == grpc.StatusCode.INTERNAL:
         log.exception("unhandled error in %s", method, exc_info=exc)
     elif code == grpc.StatusCode.UNAVAILABLE:
@@ -108,42 +132,71 @@ async def _fail(context: Context, exc: BaseException, method: str) -> None:
     await context.abort(code, message)
 
 
+class _Meters:
+    """The Prometheus children of one method, looked up once instead of per call."""
+
+    __slots__ = ("handled", "labels", "latency")
+
+    def __init__(self, service: str, method: str) -> None:
+        self.labels = (service, method)
+        self.latency = GRPC_LATENCY.labels(service, method)
+        self.handled: dict[grpc.StatusCode, Any] = {}
+
+    def observe(self, code: grpc.StatusCode, started: float) -> None:
+        counter = self.handled.get(code)
+        if counter is None:
+            counter = self.handled[code] = GRPC_HANDLED.labels(*self.labels, code.name)
+        counter.inc()
+        self.latency.observe(time.perf_counter() - started)
+
+
 def _wrap_unary(behaviour: Unary, service: str, method: str) -> Unary:
+    meters = _Meters(service, method)
+    name = f"/{service}/{method}"
+
     async def wrapped(request: Any, context: Context) -> Any:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
-        try:
-            async with asyncio.timeout(context.time_remaining()):
-                return await behaviour(request, context)
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
-            code = _status_for(exc)[0]
-            await _fail(context, exc, method)
-        finally:
-            GRPC_HANDLED.labels(service, method, code.name).inc()
-            GRPC_LATENCY.labels(service, method).observe(time.perf_counter() - started)
+        with server_span(name, service, method, context) as span:
+            try:
+                async with asyncio.timeout(context.time_remaining()):
+                    response = await behaviour(request, context)
+                end_server_span(span, code)
+                return response
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                end_server_span(span, code)
+                raise
+            except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
+                code = _status_for(exc)[0]
+                await _fail(context, exc, method, span)
+            finally:
+                meters.observe(code, started)
 
     return wrapped
 
 
 def _wrap_stream(behaviour: Stream, service: str, method: str) -> Stream:
+    meters = _Meters(service, method)
+    name = f"/{service}/{method}"
+
     async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
-        try:
-            async for item in behaviour(request, context):
-                yield item
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
-            code = _status_for(exc)[0]
-            await _fail(context, exc, method)
-        finally:
-            GRPC_HANDLED.labels(service, method, code.name).inc()
-            GRPC_LATENCY.labels(service, method).observe(time.perf_counter() - started)
+        with server_span(name, service, method, context) as span:
+            try:
+                async for item in behaviour(request, context):
+                    yield item
+                end_server_span(span, code)
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                end_server_span(span, code)
+                raise
+            except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
+                code = _status_for(exc)[0]
+                await _fail(context, exc, method, span)
+            finally:
+                meters.observe(code, started)
 
     return wrapped
 
@@ -192,10 +245,9 @@ def build_server(
     name (``analyticbot.collector.v1.CollectorService``). Returns the bound port, so
     tests pass ``port=0``.
     """
-    # Tracing first, so the server span covers error translation and records the status
-    # the ErrorInterceptor aborts with.
+    # Ours first: the server span covers any interceptor the caller adds.
     server = grpc.aio.server(
-        interceptors=[server_interceptor(), ErrorInterceptor(), *interceptors],
+        interceptors=[RpcInterceptor(), *interceptors],
         options=SERVER_OPTIONS,
     )
     names = tuple(name for _, name in registrars)

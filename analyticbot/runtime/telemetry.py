@@ -13,28 +13,33 @@ their CPU per request): trace ids are still made, logged and passed on.
 ``OTEL_TRACES_SAMPLER`` variables choose the sampler, and setting them records spans
 even without an endpoint.
 
-The gRPC side uses ``opentelemetry-instrumentation-grpc``'s ``grpc.aio`` interceptors:
-the server interceptor extracts the caller's context from the metadata, the client
-interceptors inject it. Both skip ``grpc.*`` services (health checks, reflection), which
-probes call every few seconds and which would bury the traces that matter.
+On the gRPC side, ``opentelemetry-instrumentation-grpc``'s ``grpc.aio`` client
+interceptors inject the current context as ``traceparent``; servers continue it in
+``server_span``, which the one interceptor of ``analyticbot.runtime.grpc_server`` opens
+(the instrumentation's server interceptor cost too much per call: docs/decisions.md).
+Both skip ``grpc.*`` services (health checks, reflection), which probes call every few
+seconds and which would bury the traces that matter.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 from typing import Any
 
 import grpc
-from opentelemetry import trace
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_NAMESPACE, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +129,72 @@ def _not_grpc_internal(details: Any) -> bool:
     return not str(method).startswith("/grpc.")
 
 
-def server_interceptor() -> grpc.aio.ServerInterceptor:
-    """Continues the caller's trace in a server span per RPC (global tracer provider)."""
-    interceptor: grpc.aio.ServerInterceptor = aio_server_interceptor(  # type: ignore[no-untyped-call]
-        filter_=_not_grpc_internal
+# The server span's tracer: a proxy until a provider is installed, then that provider's.
+_SERVER_TRACER = trace.get_tracer("analyticbot.runtime.grpc_server")
+# Metadata keys the W3C propagators read (trace context and baggage).
+_PROPAGATED = frozenset({"traceparent", "tracestate", "baggage"})
+# Status codes that mark a server span as failed (the server's fault, or no answer):
+# the caller's own mistakes (INVALID_ARGUMENT, NOT_FOUND...) are not the server's errors.
+_SERVER_ERRORS = frozenset(
+    {
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
+
+
+def server_span(
+    name: str, service: str, method: str, context: grpc.aio.ServicerContext[Any, Any]
+) -> contextlib.AbstractContextManager[Span]:
+    """The current span of one RPC on a server: a SERVER span named ``/service/method``,
+    continuing the caller's trace from its ``traceparent`` metadata (a new trace
+    without one), with the ``rpc.*`` attributes of OpenTelemetry's semantic conventions.
+
+    ``analyticbot.runtime.grpc_server`` opens it inside its one interceptor, replacing
+    ``opentelemetry-instrumentation-grpc``'s server interceptor, which wrapped the
+    method's handler and the servicer context anew on every call and parsed the peer
+    address before sampling (docs/decisions.md). The peer is parsed here only for a
+    span that records."""
+    carrier = {}
+    for key, value in context.invocation_metadata() or ():
+        if key in _PROPAGATED:
+            carrier[key] = value
+    parent = propagate.extract(carrier) if carrier else Context()
+    span = _SERVER_TRACER.start_span(
+        name,
+        context=parent,
+        kind=SpanKind.SERVER,
+        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": method},
     )
-    return interceptor
+    if span.is_recording():
+        _peer_attributes(span, context.peer())
+    return trace.use_span(
+        span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+    )
+
+
+def _peer_attributes(span: Span, peer: str | None) -> None:
+    """``net.peer.ip``/``net.peer.port`` from grpc's ``ipv4:1.2.3.4:5``/``ipv6:[::1]:5``."""
+    kind, _, address = (peer or "").partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return
+    host, _, port = address.rpartition(":")
+    span.set_attribute("net.peer.ip", host.strip("[]"))
+    if port.isdigit():
+        span.set_attribute("net.peer.port", int(port))
+
+
+def end_server_span(span: Span, code: grpc.StatusCode, message: str = "") -> None:
+    """Record the RPC's status on its server span."""
+    if not span.is_recording():
+        return
+    span.set_attribute("rpc.grpc.status_code", code.value[0])
+    if code in _SERVER_ERRORS:
+        span.set_status(Status(StatusCode.ERROR, f"{code.name}: {message}"))
 
 
 def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
