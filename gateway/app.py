@@ -101,6 +101,8 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
     async def start() -> None:
         state.start()
         background.append(asyncio.create_task(state.keys.load_until_ready()))
+        if state.access_cache is not None:
+            background.append(asyncio.create_task(state.access_cache.run()))
 
     @app.after_serving
     async def stop() -> None:

@@ -93,6 +93,11 @@ class GatewaySettings(BaseServiceSettings):
     # seconds may still be answered from a stale copy (or a shared read) of that
     # channel's dashboard; 0 turns that off (docs/decisions.md).
     stale_access_seconds: float = 300.0
+    # Auth's CheckAccess answers for users are remembered while auth's relay of grant
+    # changes is heard (an ``alive`` within ``access_cache_stale_seconds``), and dropped
+    # as soon as a change is heard (gateway/access_cache.py); false asks auth every time.
+    access_cache: bool = True
+    access_cache_stale_seconds: float = 3.0
     breaker_threshold: int = 5
     breaker_open_seconds: float = 3.0
     # How many reverse proxies append to X-Forwarded-For in front of the gateway; 0 means

@@ -12,8 +12,9 @@ the breaker is open, that copy is served instead of a 503 and the response says 
 command and its failures only cost the fallback, never the fresh answer.
 
 Identical dashboard reads in flight together share one call (``shared_reads``), but
-only in requests whose caller auth has just allowed on that channel
-(``access_checked``, set by ``api.access``): the access decision is never shared.
+only in requests whose caller auth has allowed on that channel, in this request or in
+an answer no announced grant change has voided since (``access_checked``, set by
+``api.access``; ``gateway.access_cache``): the access decision is never shared.
 """
 
 from __future__ import annotations

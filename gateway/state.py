@@ -13,6 +13,7 @@ from quart import current_app
 
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.tokens import TokenKind
+from gateway.access_cache import AccessCache
 from gateway.analytics_peer import AnalyticsPeer
 from gateway.config import GatewaySettings
 from gateway.export_links import ExportLinks
@@ -40,6 +41,7 @@ class GatewayState:
     _team: TeamPeer | None = field(default=None, repr=False)
     guard: AnalyticsGuard | None = field(default=None, repr=False)
     recent_access: RecentAccess = field(default_factory=RecentAccess, repr=False)
+    access_cache: AccessCache | None = field(default=None, repr=False)
     _export_links: ExportLinks | None = field(default=None, repr=False)
 
     @property
@@ -102,6 +104,12 @@ class GatewayState:
             guard=self.guard,
         )
         self._team = TeamPeer(self.channels.auth, deadline_seconds=settings.rpc_deadline_seconds)
+        if settings.access_cache:
+            self.access_cache = AccessCache(
+                create_redis(settings.redis_url.get_secret_value(), connect_timeout=1.0),
+                settings.grants_topic,
+                stale_seconds=settings.access_cache_stale_seconds,
+            )
         self._export_links = ExportLinks(
             create_redis(settings.redis_url.get_secret_value(), connect_timeout=1.0),
             prefix=settings.export_link_key_prefix,
@@ -139,6 +147,9 @@ class GatewayState:
         if self._export_links is not None:
             await self._export_links.close()
             self._export_links = None
+        if self.access_cache is not None:
+            await self.access_cache.close()
+            self.access_cache = None
 
 
 def gateway_state() -> GatewayState:

@@ -80,6 +80,7 @@ class GrantCache:
         self.misses = 0
         self.announcements = 0
         self.connections = 0
+        self._observers: list[Callable[[int | None], None]] = []
 
     @property
     def listening(self) -> bool:
@@ -116,6 +117,12 @@ class GrantCache:
             channels = self._roles[user_id] = {}
         channels[channel_id] = (role, self._clock() + self._ttl)
 
+    def observe(self, observer: Callable[[int | None], None]) -> None:
+        """Call ``observer(user_id)`` whenever a user's roles are forgotten (None:
+        everyone's, also when the cache stops listening): a relay passes it on to the
+        processes that keep access decisions of their own (services/auth/grant_relay.py)."""
+        self._observers.append(observer)
+
     def forget(self, user_id: int | None = None) -> None:
         """Drop what is remembered of ``user_id`` (of everyone when None), and keep any
         read already in flight from being remembered."""
@@ -124,6 +131,8 @@ class GrantCache:
             self._roles.clear()
         else:
             self._roles.pop(user_id, None)
+        for observer in self._observers:
+            observer(user_id)
 
     def _announced(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         self.announcements += 1

@@ -32,6 +32,9 @@ class BaseServiceSettings(BaseSettings):
     # OTLP/gRPC collector for traces (``http://otel-collector:4317``); unset, the standard
     # OTEL_EXPORTER_OTLP_ENDPOINT applies, and with neither no span leaves the process.
     otlp_endpoint: str | None = None
+    # Redis pub/sub topic on which auth relays grant changes to the gateways
+    # (services/auth/grant_relay.py, gateway/access_cache.py).
+    grants_topic: str = "ab:grants:changed"
 
     @property
     def is_development(self) -> bool:

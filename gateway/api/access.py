@@ -48,7 +48,8 @@ def parse_positive_id(text: str, code: str, what: str) -> int:
 
 async def require_access(caller: Caller, channel_id: int, permission: Permission) -> None:
     """404 when the caller has no role on the channel (ids reveal nothing), 403 when the
-    role is too low.
+    role is too low. Auth answers, or for a user the answer it gave before, while the
+    gateway still hears of every grant change (gateway/access_cache.py).
 
     When auth is unavailable, a user's read (``VIEW_ANALYTICS``) goes on unchecked here:
     the peer it is forwarded to authorizes the same token against the same grants (404
@@ -59,6 +60,14 @@ async def require_access(caller: Caller, channel_id: int, permission: Permission
     the 503."""
     state = gateway_state()
     subject = caller.principal.subject
+    cache = state.access_cache
+    user_id = None if caller.shared else caller.principal.user_id
+    if cache is not None and user_id is not None:
+        answer = cache.get(user_id, channel_id, permission.value)
+        if answer is not None:
+            _decide(caller, channel_id, permission, answer)
+            return
+    generation = cache.generation if cache is not None else 0
     try:
         answer = await state.peers.check_access(caller.token, channel_id, permission.value)
     except APIError as exc:
@@ -68,9 +77,18 @@ async def require_access(caller: Caller, channel_id: int, permission: Permission
         if state.recent_access.within(subject, channel_id, state.settings.stale_access_seconds):
             access_checked(channel_id)
         return
+    if cache is not None and user_id is not None:
+        cache.put(user_id, channel_id, permission.value, answer, generation)
+    _decide(caller, channel_id, permission, answer)
+
+
+def _decide(
+    caller: Caller, channel_id: int, permission: Permission, answer: auth_pb2.CheckAccessResponse
+) -> None:
+    """Let the request on, or raise 404/403, by auth's answer (fresh or remembered)."""
     if answer.allowed:
         if not caller.shared:
-            state.recent_access.allowed(subject, channel_id)
+            gateway_state().recent_access.allowed(caller.principal.subject, channel_id)
         access_checked(channel_id)
         return
     if answer.role == auth_pb2.ROLE_UNSPECIFIED:
@@ -79,6 +97,15 @@ async def require_access(caller: Caller, channel_id: int, permission: Permission
     raise APIError(
         403, "FORBIDDEN", f"the {role} role may not {permission.value.replace('_', ' ')}"
     )
+
+
+def grants_changed(user_id: int) -> None:
+    """A route of this process changed ``user_id``'s roles through auth: forget the
+    answers remembered for them now, not when the relay's message comes a moment later
+    (other gateway processes wait for it)."""
+    cache = gateway_state().access_cache
+    if cache is not None:
+        cache.forget(user_id)
 
 
 def read_only() -> APIError:

@@ -21,7 +21,7 @@ from quart_schema import (
 
 from analyticbot.runtime.rbac import Permission
 from gateway.api import team_mapping
-from gateway.api.access import channel_caller, parse_positive_id, user_caller
+from gateway.api.access import channel_caller, grants_changed, parse_positive_id, user_caller
 from gateway.api.mapping import role
 from gateway.api.schemas import ErrorBody
 from gateway.api.team_schemas import (
@@ -107,6 +107,8 @@ async def accept_invite(data: AcceptInvite) -> AcceptedInvite:
     409 ``INVITE_UNUSABLE`` when it is unknown, revoked, expired or used up."""
     caller = await user_caller()
     response = await gateway_state().team.accept_invite(caller.token, data.payload)
+    if caller.principal.user_id is not None:
+        grants_changed(caller.principal.user_id)
     return AcceptedInvite(
         channel_id=response.channel_id, role=role(response.role), title=response.title
     )

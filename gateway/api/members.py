@@ -12,7 +12,7 @@ from quart_schema import document_response, security_scheme, tag_blueprint, vali
 
 from analyticbot.runtime.rbac import Permission
 from gateway.api import team_mapping
-from gateway.api.access import channel_caller, parse_positive_id
+from gateway.api.access import channel_caller, grants_changed, parse_positive_id
 from gateway.api.schemas import ErrorBody
 from gateway.api.team_schemas import MemberList, Revoked
 from gateway.state import gateway_state
@@ -45,4 +45,5 @@ async def revoke_member(channel_id: str, user_id: str) -> Revoked:
     caller, cid = await channel_caller(channel_id, Permission.MANAGE_MEMBERS)
     uid = parse_positive_id(user_id, "INVALID_USER_ID", "user id")
     revoked = await gateway_state().team.revoke_grant(caller.token, cid, uid)
+    grants_changed(uid)
     return Revoked(revoked=revoked)

@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 
+from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
 from analyticbot.runtime.dependencies import watch_dependencies
 from analyticbot.runtime.grant_cache import GrantCache, grant_cache
@@ -17,6 +18,7 @@ from analyticbot.runtime.settings import load_settings
 from analyticbot.runtime.telemetry import configure_tracing
 from analyticbot.runtime.tokens import TokenSigner
 from services.auth.config import AuthSettings
+from services.auth.grant_relay import GrantRelay
 from services.auth.grpc_api import registrar
 from services.auth.keys import load_key_ring
 from services.auth.service import AuthPolicy, AuthService
@@ -89,7 +91,11 @@ async def main() -> None:
     grants = grant_cache(
         pool, settings.database_url.get_secret_value(), settings.grant_cache_seconds
     )
-    listener = asyncio.create_task(grants.run()) if grants.listens else None
+    client = create_redis(settings.redis_url.get_secret_value())
+    background = []
+    if grants.listens:
+        relay = GrantRelay(grants, client, settings.grants_topic)
+        background = [asyncio.create_task(grants.run()), asyncio.create_task(relay.run())]
     try:
         server = build(build_service(settings, pool, grants), port=settings.grpc_port)
         serve_metrics(settings.metrics_port)
@@ -99,7 +105,9 @@ async def main() -> None:
         finally:
             watcher.cancel()
     finally:
-        if listener is not None:
-            listener.cancel()
-            await asyncio.wait([listener], timeout=5.0)
+        for task in background:
+            task.cancel()
+        if background:
+            await asyncio.wait(background, timeout=5.0)
+        await client.aclose()
         await pool.close()

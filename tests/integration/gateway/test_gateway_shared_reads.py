@@ -1,6 +1,7 @@
 """Identical dashboard reads in flight together share one analytics call, while auth is
-asked for every request: a role change or a revoked share link applies to the very next
-read, and no read gets an answer from a call sent before it arrived."""
+asked for every request (no grant relay is heard here, so no answer of auth's is
+remembered: that is test_access_cache's): a role change or a revoked share link applies
+to the very next read, and no read gets an answer from a call sent before it arrived."""
 
 from __future__ import annotations
 

@@ -1,0 +1,150 @@
+"""Auth's ``CheckAccess`` answers for users, remembered while auth's relay is heard.
+
+Every channel route asked auth ``CheckAccess`` before anything else: on a cached
+dashboard read, a gRPC round trip that cost the gateway and auth more CPU than the read
+itself (docs/benchmarks.md). Roles change rarely, and auth now tells the gateways when
+they do (services/auth/grant_relay.py: Redis pub/sub, fed by PostgreSQL's announcements
+of every committed change to ``grants``, including changes made directly in SQL).
+
+The answers are trusted only while the relay is heard: this process is subscribed, and
+an ``alive`` came within ``stale_seconds``. Otherwise (Redis or auth down, auth's own
+listener lost: ``deaf``) nothing is served from here and everything remembered is
+dropped, so a change that went unheard is never served. An answer read from auth is
+remembered only if no change was heard while it was asked (a generation count), the
+same rule as ``analyticbot.runtime.grant_cache``.
+
+Only user tokens are remembered. Share tokens are checked against their link on every
+request, so that revoking a link takes effect on the next one (decisions.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from analyticbot.auth.v1 import auth_pb2
+
+log = logging.getLogger(__name__)
+
+Answer = auth_pb2.CheckAccessResponse
+_Key = tuple[int, str]  # (channel id, permission)
+_NONE: dict[_Key, Answer] = {}
+
+
+class AccessCache:
+    """``CheckAccess`` answers per user, channel and permission."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        topic: str,
+        *,
+        stale_seconds: float = 3.0,
+        max_users: int = 50_000,
+        retry_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._topic = topic
+        self._stale = stale_seconds
+        self._max_users = max_users
+        self._retry = retry_seconds
+        self._clock = clock
+        self._answers: dict[int, dict[_Key, Answer]] = {}
+        self._generation = 0
+        self._subscribed = False
+        self._alive_at = float("-inf")
+        self.hits = 0
+
+    @property
+    def trusted(self) -> bool:
+        """Whether remembered answers may be served: subscribed, relay recently alive."""
+        return self._subscribed and self._clock() - self._alive_at < self._stale
+
+    @property
+    def generation(self) -> int:
+        """Take before asking auth, give back to ``put``."""
+        return self._generation
+
+    def get(self, user_id: int, channel_id: int, permission: str) -> Answer | None:
+        if not self.trusted:
+            if self._answers:
+                self.forget()
+            return None
+        answer = self._answers.get(user_id, _NONE).get((channel_id, permission))
+        if answer is not None:
+            self.hits += 1
+        return answer
+
+    def put(
+        self, user_id: int, channel_id: int, permission: str, answer: Answer, generation: int
+    ) -> None:
+        """Remember auth's ``answer``, asked when ``generation`` was current."""
+        if generation != self._generation or not self.trusted:
+            return
+        answers = self._answers.get(user_id)
+        if answers is None:
+            if len(self._answers) >= self._max_users:
+                del self._answers[next(iter(self._answers))]
+            answers = self._answers[user_id] = {}
+        answers[(channel_id, permission)] = answer
+
+    def forget(self, user_id: int | None = None) -> None:
+        """Drop ``user_id``'s answers (everyone's when None); answers being asked now
+        are not remembered."""
+        self._generation += 1
+        if user_id is None:
+            self._answers.clear()
+        else:
+            self._answers.pop(user_id, None)
+
+    def _heard(self, message: bytes | str) -> None:
+        text = message.decode() if isinstance(message, bytes) else message
+        if text == "alive":
+            self._alive_at = self._clock()
+        elif text.startswith("u:") and text[2:].isdigit():
+            self.forget(int(text[2:]))
+        else:  # "*", "deaf", or anything this version does not know
+            if text == "deaf":
+                self._alive_at = float("-inf")
+            self.forget()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def run(self) -> None:
+        """Listen to the relay until cancelled, subscribing again after a failure."""
+        while True:
+            pubsub = self._client.pubsub()
+            try:
+                await pubsub.subscribe(self._topic)
+                self._subscribed = True
+                log.info("listening for grant changes on %s", self._topic)
+                task = asyncio.current_task()
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                    # redis-py's get_message(timeout=...) can take a cancellation for its
+                    # own timeout and return None: a task being cancelled would go on
+                    # listening for ever (seen as a gateway that never shut down).
+                    if task is not None and task.cancelling():
+                        raise asyncio.CancelledError
+                    if message is not None and message.get("type") == "message":
+                        self._heard(message["data"])
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                log.warning("grant changes unheard (Redis unavailable); asking auth every time")
+            finally:
+                self._subscribed = False
+                self._alive_at = float("-inf")
+                self.forget()
+                with contextlib.suppress(
+                    RedisConnectionError, RedisTimeoutError, OSError, TimeoutError
+                ):
+                    await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
+            await asyncio.sleep(self._retry)
