@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 from quart_schema import (
     document_response,
     security_scheme,
@@ -27,6 +27,7 @@ from gateway.api.insight_schemas import CompareQuery, Comparison
 from gateway.api.schemas import ChannelList, ErrorBody, Overview, OverviewQuery
 from gateway.errors import APIError
 from gateway.keys import USER_OR_SHARE, Caller
+from gateway.rendered import json_response
 from gateway.state import authenticate, gateway_state
 
 blueprint = Blueprint("channels", __name__, url_prefix="/api/v1/channels")
@@ -68,16 +69,16 @@ async def _shared_channel(caller: Caller) -> ChannelList:
 @blueprint.get("/<channel_id>/overview")
 @security_scheme([{"bearer": []}])
 @validate_querystring(OverviewQuery)
-@validate_response(Overview, 200)
+@document_response(Overview, 200)
 @document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
-async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Overview:
+async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Response:
     """Headline numbers of the period [start, end) beside the previous equal period."""
     caller, cid = await channel_caller(channel_id, Permission.VIEW_ANALYTICS, share=True)
     response = await gateway_state().peers.channel_overview(
         caller.token, cid, query_args.start, query_args.end
     )
-    return mapping.overview(response)
+    return await json_response("overview", response, mapping.overview)
 
 
 @blueprint.get("/<channel_id>/compare")
