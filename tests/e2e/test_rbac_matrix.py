@@ -276,13 +276,29 @@ def test_grpc_services_enforce_roles_themselves(
     assert wrong == [], f"{user}: " + "; ".join(wrong)
 
 
-def test_a_role_change_applies_on_the_next_request(stack: Stack, tokens: dict[str, str]) -> None:
+def _status_once(client: httpx.Client, path: str, headers: dict[str, str], wanted: int) -> int:
+    """The path's status once it is ``wanted``, or the last one after 10 s. A change made
+    directly in SQL reaches the gateway as PostgreSQL's announcement, relayed by auth
+    (docs/decisions.md, "Roles are remembered until PostgreSQL announces a change"):
+    normally within milliseconds, never "before the next request" by construction."""
+    deadline = time.monotonic() + 10
+    while True:
+        status = client.get(path, headers=headers).status_code
+        if status == wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.01)
+
+
+def test_a_role_change_made_in_sql_applies_once_announced(
+    stack: Stack, tokens: dict[str, str]
+) -> None:
     import asyncio
 
     auth = {"Authorization": f"Bearer {tokens['viewer']}"}
     path = f"/api/v1/channels/{CHANNEL_A}/export.csv"
     with stack.api() as client:
         assert client.get(path, headers=auth).status_code == 403
+        assert client.get(path, headers=auth).status_code == 403  # remembered now
 
         async def promote(role: str) -> None:
             conn = await asyncpg.connect(stack.database_url)
@@ -298,8 +314,10 @@ def test_a_role_change_applies_on_the_next_request(stack: Stack, tokens: dict[st
 
         asyncio.run(promote("analyst"))
         try:
-            assert client.get(path, headers=auth).status_code == 200
+            assert _status_once(client, path, auth, 200) == 200
+            assert client.get(path, headers=auth).status_code == 200  # and it stays
         finally:
             asyncio.run(promote("viewer"))
+        assert _status_once(client, path, auth, 403) == 403
         assert client.get(path, headers=auth).status_code == 403
     assert httpx.get(f"{stack.url}/healthz").status_code == 200

@@ -91,6 +91,16 @@ async def expected_from_sql(database_url: str, start: datetime, end: datetime) -
     }
 
 
+async def set_paused(database_url: str, paused: bool) -> None:
+    """Pause or resume the simulated channel's collection (no new lease is taken while
+    paused; one already running finishes)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE channels SET paused = $2 WHERE id = $1", CHANNEL, paused)
+    finally:
+        await conn.close()
+
+
 async def backfill_done(database_url: str) -> bool:
     conn = await asyncpg.connect(database_url)
     try:
@@ -110,28 +120,34 @@ def test_overview_numbers_equal_sql_over_the_stored_rows(stack: Stack) -> None:
         assert time.monotonic() < deadline, "the backfill did not finish in 240 s"
         time.sleep(1)
     first = wait_for_history(stack, token)
-    # A period that ended before the collector's clock. The simulated clock runs 20,000 times
-    # faster than real time, so SQL runs before and after the API call: only an answer
-    # bracketed by two equal SQL results is compared (a collector write landing between
-    # them makes the test try again rather than compare different data).
-    # Two simulated days back (~9 real seconds): a collector lagging behind its clock on a
-    # busy machine still writes samples an hour old, and then no two SQL reads agree.
+    # A period that ended two simulated days before the newest sample. The simulated
+    # clock runs 20,000 times faster than real time, and a busy collector still writes
+    # to past periods (late samples, posts found deleted), so the channel is paused
+    # first and the stored rows are compared once they stand still; only an answer
+    # bracketed by two equal SQL results is compared.
     end = datetime.fromisoformat(first["data_as_of"]) - timedelta(days=2)
     start = end - timedelta(days=7)
-    for _ in range(5):
-        before = asyncio.run(expected_from_sql(stack.database_url, start, end))
-        with stack.api() as client:
-            reply = client.get(
-                f"/api/v1/channels/{CHANNEL}/overview",
-                params={"start": start.isoformat(), "end": end.isoformat()},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        current = reply.raise_for_status().json()["current"]
-        expected = asyncio.run(expected_from_sql(stack.database_url, start, end))
-        if expected == before:
-            break
-    else:
-        raise AssertionError(f"stored rows before {end} kept changing")
+    asyncio.run(set_paused(stack.database_url, True))
+    try:
+        seen: list[dict[str, Any]] = []
+        for _ in range(30):
+            before = asyncio.run(expected_from_sql(stack.database_url, start, end))
+            with stack.api() as client:
+                reply = client.get(
+                    f"/api/v1/channels/{CHANNEL}/overview",
+                    params={"start": start.isoformat(), "end": end.isoformat()},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            current = reply.raise_for_status().json()["current"]
+            expected = asyncio.run(expected_from_sql(stack.database_url, start, end))
+            if expected == before:
+                break
+            seen.append({k: (before[k], expected[k]) for k in before if before[k] != expected[k]})
+            time.sleep(1)  # a collection leased before the pause is still finishing
+        else:
+            raise AssertionError(f"stored rows before {end} kept changing: {seen[-3:]}")
+    finally:
+        asyncio.run(set_paused(stack.database_url, False))
     assert expected["posts"] > 0
     assert current["posts"] == expected["posts"]
     for name in METRICS:
