@@ -9,7 +9,8 @@ of every committed change to ``grants``, including changes made directly in SQL)
 The answers are trusted only while the relay is heard: this process is subscribed, and
 an ``alive`` came within ``stale_seconds``. Otherwise (Redis or auth down, auth's own
 listener lost: ``deaf``) nothing is served from here and everything remembered is
-dropped, so a change that went unheard is never served. An answer read from auth is
+dropped, so a change that went unheard is never served. Each answer is also dropped
+after ``ttl_seconds``, a last bound should a message ever be lost. An answer read from auth is
 remembered only if no change was heard while it was asked (a generation count), the
 same rule as ``analyticbot.runtime.grant_cache``.
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 Answer = auth_pb2.CheckAccessResponse
 _Key = tuple[int, str]  # (channel id, permission)
-_NONE: dict[_Key, Answer] = {}
+_NONE: dict[_Key, tuple[Answer, float]] = {}
 
 
 class AccessCache:
@@ -47,6 +48,7 @@ class AccessCache:
         topic: str,
         *,
         stale_seconds: float = 3.0,
+        ttl_seconds: float = 60.0,
         max_users: int = 50_000,
         retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -54,10 +56,12 @@ class AccessCache:
         self._client = client
         self._topic = topic
         self._stale = stale_seconds
+        self._ttl = ttl_seconds
         self._max_users = max_users
         self._retry = retry_seconds
         self._clock = clock
-        self._answers: dict[int, dict[_Key, Answer]] = {}
+        # user id -> (channel id, permission) -> (answer, monotonic expiry)
+        self._answers: dict[int, dict[_Key, tuple[Answer, float]]] = {}
         self._generation = 0
         self._subscribed = False
         self._alive_at = float("-inf")
@@ -78,10 +82,11 @@ class AccessCache:
             if self._answers:
                 self.forget()
             return None
-        answer = self._answers.get(user_id, _NONE).get((channel_id, permission))
-        if answer is not None:
-            self.hits += 1
-        return answer
+        entry = self._answers.get(user_id, _NONE).get((channel_id, permission))
+        if entry is None or entry[1] <= self._clock():
+            return None
+        self.hits += 1
+        return entry[0]
 
     def put(
         self, user_id: int, channel_id: int, permission: str, answer: Answer, generation: int
@@ -94,7 +99,7 @@ class AccessCache:
             if len(self._answers) >= self._max_users:
                 del self._answers[next(iter(self._answers))]
             answers = self._answers[user_id] = {}
-        answers[(channel_id, permission)] = answer
+        answers[(channel_id, permission)] = (answer, self._clock() + self._ttl)
 
     def forget(self, user_id: int | None = None) -> None:
         """Drop ``user_id``'s answers (everyone's when None); answers being asked now

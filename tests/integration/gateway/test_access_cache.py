@@ -6,6 +6,7 @@ test publishes what the relay would, on the app's own topic, through the real Re
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -156,3 +157,34 @@ async def test_share_tokens_are_always_asked(relayed: Quart, peers: Peers, redis
     for _ in range(2):
         assert (await client.get(OVERVIEW, headers=headers)).status_code == 200
     assert checks(peers) == asked + 2
+
+
+async def test_an_answer_expires_after_its_ttl(redis_url: str) -> None:
+    now = [1000.0]
+    topic = f"test:grants:{uuid.uuid4().hex}"
+    cache = AccessCache(
+        redis.Redis.from_url(redis_url),
+        topic,
+        stale_seconds=100,
+        ttl_seconds=10,
+        clock=lambda: now[0],
+    )
+    task = asyncio.create_task(cache.run())
+    publisher = redis.Redis.from_url(redis_url)
+    try:
+        for _ in range(200):
+            if await publisher.publish(topic, "alive") > 0:
+                break
+            await asyncio.sleep(0.01)
+        await _until(lambda: cache.trusted)
+        answer = auth_pb2.CheckAccessResponse(allowed=True, role=auth_pb2.ROLE_VIEWER)
+        cache.put(USER_ID, CHANNEL_ID, "view_analytics", answer, cache.generation)
+        now[0] += 9.9
+        assert cache.get(USER_ID, CHANNEL_ID, "view_analytics") == answer
+        now[0] += 0.2
+        assert cache.get(USER_ID, CHANNEL_ID, "view_analytics") is None
+    finally:
+        task.cancel()
+        await asyncio.wait([task])
+        await cache.close()
+        await publisher.aclose()
