@@ -27,6 +27,12 @@ RATE_LIMIT_STORAGE_ERRORS = Counter(
     "gateway_rate_limit_storage_errors_total",
     "Rate limit checks that Redis could not answer (reads passed, logins refused).",
 )
+ACCESS_DECISIONS = Counter(
+    "gateway_access_decisions_total",
+    "Channel access decisions for users, by source: remembered (an answer of auth's that "
+    "no announced grant change has voided) or auth (asked now).",
+    ["source"],
+)
 WEBSOCKET_CLIENTS = Gauge(
     "gateway_websocket_clients",
     "WebSocket clients connected to this gateway process (live channel updates).",

@@ -39,10 +39,14 @@ from typing import Any
 
 import asyncpg
 
+from analyticbot.runtime.metrics import GRANT_CACHE_LISTENING, GRANT_CACHE_READS
 from analyticbot.runtime.rbac import Role, require_live_share_link, role_of
 from analyticbot.runtime.tokens import Principal
 
 log = logging.getLogger(__name__)
+
+_FROM_MEMORY = GRANT_CACHE_READS.labels("memory")
+_FROM_DATABASE = GRANT_CACHE_READS.labels("database")
 
 CHANNEL = "grants_changed"
 _NONE: dict[int, tuple[Role | None, float]] = {}
@@ -93,8 +97,10 @@ class GrantCache:
             entry = self._roles.get(user_id, _NONE).get(channel_id)
             if entry is not None and entry[1] > self._clock():
                 self.hits += 1
+                _FROM_MEMORY.inc()
                 return entry[0]
         self.misses += 1
+        _FROM_DATABASE.inc()
         generation = self._generation
         async with self._pool.acquire() as conn:
             role = await role_of(conn, user_id, channel_id)
@@ -143,6 +149,7 @@ class GrantCache:
 
     def _deaf(self) -> None:
         self._listening = False
+        GRANT_CACHE_LISTENING.set(0)
         self.forget()
 
     async def run(self) -> None:
@@ -175,6 +182,7 @@ class GrantCache:
         # nobody listened.
         self.forget()
         self._listening = True
+        GRANT_CACHE_LISTENING.set(1)
         self.connections += 1
         log.info("listening for grant changes")
         while not lost.is_set():

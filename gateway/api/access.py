@@ -22,10 +22,14 @@ from analyticbot.runtime.rbac import Permission
 from gateway.api import mapping
 from gateway.errors import APIError, channel_not_found
 from gateway.keys import USER_OR_SHARE, Caller
+from gateway.metrics import ACCESS_DECISIONS
 from gateway.resilience import access_checked
 from gateway.state import authenticate, gateway_state
 
 log = logging.getLogger(__name__)
+
+_REMEMBERED = ACCESS_DECISIONS.labels("remembered")
+_ASKED = ACCESS_DECISIONS.labels("auth")
 
 _CHANNEL_ID = re.compile(r"-?[0-9]{1,19}")
 _POSITIVE_ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -65,6 +69,7 @@ async def require_access(caller: Caller, channel_id: int, permission: Permission
     if cache is not None and user_id is not None:
         answer = cache.get(user_id, channel_id, permission.value)
         if answer is not None:
+            _REMEMBERED.inc()
             _decide(caller, channel_id, permission, answer)
             return
     generation = cache.generation if cache is not None else 0
@@ -79,6 +84,8 @@ async def require_access(caller: Caller, channel_id: int, permission: Permission
         return
     if cache is not None and user_id is not None:
         cache.put(user_id, channel_id, permission.value, answer, generation)
+    if user_id is not None:
+        _ASKED.inc()
     _decide(caller, channel_id, permission, answer)
 
 
