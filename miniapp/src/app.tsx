@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { acceptInvite, ApiError, signIn } from "./api";
 import { refreshChannels } from "./channels";
 import { SharedBanner, SharedLinkDead } from "./components/shared";
@@ -135,7 +135,10 @@ export function App() {
   }, [misrouted, sharedWith?.channelId]);
 
   const nested = shared ? route.name !== "channels" && route.name !== "channel" : route.name !== "channels";
-  useEffect(() => (nested ? showBackButton(goBack) : undefined), [nested]);
+  // A layout effect: Telegram's back button changes with the screen, in the same task
+  // that renders it, not a frame later (an e2e test saw it still shown on the root
+  // screen right after that screen appeared).
+  useLayoutEffect(() => (nested ? showBackButton(goBack) : undefined), [nested]);
   // A new screen starts at the top, as in Telegram's own navigation.
   const path = location.hash;
   useEffect(() => window.scrollTo(0, 0), [path]);
