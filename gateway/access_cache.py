@@ -27,8 +27,7 @@ import time
 from collections.abc import Callable
 
 import redis.asyncio as redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from analyticbot.auth.v1 import auth_pb2
 
@@ -142,14 +141,12 @@ class AccessCache:
                         raise asyncio.CancelledError
                     if message is not None and message.get("type") == "message":
                         self._heard(message["data"])
-            except (RedisConnectionError, RedisTimeoutError, OSError):
+            except (RedisError, OSError):
                 log.warning("grant changes unheard (Redis unavailable); asking auth every time")
             finally:
                 self._subscribed = False
                 self._alive_at = float("-inf")
                 self.forget()
-                with contextlib.suppress(
-                    RedisConnectionError, RedisTimeoutError, OSError, TimeoutError
-                ):
+                with contextlib.suppress(RedisError, OSError, TimeoutError):
                     await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
             await asyncio.sleep(self._retry)

@@ -165,6 +165,8 @@ class GrantCache:
                     delay = self._retry[0]
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                     log.warning("grant announcements lost; roles are read on every call")
+                except Exception:  # the loop must outlive any surprise: it only listens
+                    log.exception("grant listener failed; roles are read on every call")
                 self._deaf()
                 await self._close()
                 await asyncio.sleep(random.uniform(0, delay))

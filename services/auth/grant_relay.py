@@ -25,8 +25,7 @@ import asyncio
 import logging
 
 import redis.asyncio as redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from analyticbot.runtime.grant_cache import GrantCache
 
@@ -77,5 +76,5 @@ class GrantRelay:
                 due = loop.time() + self._heartbeat
             try:
                 await self._client.publish(self._topic, message)
-            except (RedisConnectionError, RedisTimeoutError, OSError):
+            except (RedisError, OSError):
                 log.warning("grant change not relayed: Redis unavailable")
