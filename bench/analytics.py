@@ -49,6 +49,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from analyticbot.analytics.v1 import analytics_pb2, analytics_pb2_grpc, posts_pb2, series_pb2
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
+from analyticbot.runtime.gc_tuning import tune_gc
 from analyticbot.runtime.grant_cache import GrantCache
 from analyticbot.runtime.grpc_server import GrpcServer
 from analyticbot.runtime.migrate import migrate
@@ -536,6 +537,7 @@ async def _serve(
     jwks: Mapping[str, Any],
     pool_size: int,
     grant_cache: bool,
+    tuned_gc: bool,
     pipe: Connection,
 ) -> None:
     pool = await create_pool(url, min_size=pool_size, max_size=pool_size)
@@ -543,6 +545,8 @@ async def _serve(
     server, port, hub_task = await _start_server(
         pool, client, prefix, jwks, url if grant_cache else None
     )
+    if tuned_gc:
+        tune_gc()  # as run_until_signal does in a deployed service
     pipe.send(port)
     try:
         await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
@@ -562,9 +566,10 @@ def _server_process(
     jwks: Mapping[str, Any],
     pool_size: int,
     grant_cache: bool,
+    tuned_gc: bool,
     pipe: Connection,
 ) -> None:
-    asyncio.run(_serve(url, redis_url, prefix, jwks, pool_size, grant_cache, pipe))
+    asyncio.run(_serve(url, redis_url, prefix, jwks, pool_size, grant_cache, tuned_gc, pipe))
 
 
 @contextlib.asynccontextmanager
@@ -577,6 +582,7 @@ async def analytics_server(
     *,
     same_process: bool,
     grant_cache: bool = True,
+    tuned_gc: bool = True,
 ) -> AsyncIterator[int]:
     """The analytics server under test: in a process of its own (as deployed: the
     bench's clients do not share its event loop), or with ``same_process`` in this one,
@@ -600,7 +606,16 @@ async def analytics_server(
             redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS)
             process = spawn.Process(
                 target=_server_process,
-                args=(url, redis_url, prefix, jwks, pool.get_max_size(), grant_cache, child),
+                args=(
+                    url,
+                    redis_url,
+                    prefix,
+                    jwks,
+                    pool.get_max_size(),
+                    grant_cache,
+                    tuned_gc,
+                    child,
+                ),
                 daemon=True,
             )
             process.start()
@@ -773,6 +788,7 @@ async def run(
     same_process: bool,
     reuse: str | None = None,
     grant_cache: bool = True,
+    tuned_gc: bool = True,
 ) -> Report:
     """Create a scratch database, generate, measure, drop it (``reuse``: measure a
     database an earlier ``--keep`` run left, generated at the same ``scale``, and keep
@@ -816,6 +832,7 @@ async def run(
                 signer,
                 same_process=same_process,
                 grant_cache=grant_cache,
+                tuned_gc=tuned_gc,
             ) as port:
                 print(TABLE_HEAD, flush=True)
                 rows = []
@@ -873,6 +890,11 @@ def main() -> None:
         action="store_true",
         help="the server reads every caller's role from grants (as before 2026-11-26)",
     )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="leave the server's garbage collector as CPython sets it (as before 2026-11-26)",
+    )
     args = parser.parse_args()
     report = asyncio.run(
         run(
@@ -885,6 +907,7 @@ def main() -> None:
             args.same_process,
             args.reuse,
             not args.no_grant_cache,
+            not args.default_gc,
         )
     )
     print()
@@ -896,6 +919,7 @@ def main() -> None:
         f"each, pools of {args.pool}, server "
         + ("in the bench's process" if args.same_process else "in its own process")
         + ("" if not args.no_grant_cache else ", no grant cache")
+        + ("" if not args.default_gc else ", default gc")
         + "\n"
     )
     print(TABLE_HEAD)

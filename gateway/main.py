@@ -9,6 +9,7 @@ import signal
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from analyticbot.runtime.gc_tuning import tune_gc
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.settings import load_settings
 from analyticbot.runtime.telemetry import configure_tracing
@@ -52,6 +53,7 @@ async def main() -> None:
     if settings.dev_login:
         log.warning("development login is ON: /api/v1/dev/init-data signs launches")
     log.info("serving HTTP on %s:%d", settings.http_host, settings.http_port)
+    tune_gc()
     await serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)
     log.info("stopped")
 

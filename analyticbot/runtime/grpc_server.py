@@ -23,6 +23,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from analyticbot.runtime.errors import DomainError
+from analyticbot.runtime.gc_tuning import tune_gc
 from analyticbot.runtime.metrics import GRPC_HANDLED, GRPC_LATENCY
 from analyticbot.runtime.telemetry import end_server_span, server_span
 
@@ -266,7 +267,10 @@ def build_server(
 async def run_until_signal(
     server: GrpcServer, *, grace: float = 10.0, on_stop: Callable[[], Awaitable[None]] | None = None
 ) -> None:
-    """Start ``server`` and serve until SIGTERM or SIGINT, then stop gracefully."""
+    """Start ``server`` and serve until SIGTERM or SIGINT, then stop gracefully. The
+    process's garbage collector is tuned first (``gc_tuning``): this runs only in a
+    service's own process."""
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -17,6 +17,7 @@ from aiogram import Bot, Dispatcher
 
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.db import create_pool
+from analyticbot.runtime.gc_tuning import tune_gc
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.metrics import serve_metrics
 from analyticbot.runtime.settings import load_settings
@@ -101,6 +102,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    tune_gc()
     try:
         me = await bot.get_me()
         links = MiniAppLinks(settings.webapp_url, me.username or "", settings.app_short_name)
