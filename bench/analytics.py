@@ -695,16 +695,18 @@ async def watch(
         opened = time.perf_counter() - started
         await asyncio.sleep(0.5)  # let every stream settle on its queue
         async with pool.acquire() as conn:
-            current = await conn.fetchval(
-                "SELECT subscribers FROM channel_snapshots WHERE channel_id = $1 "
+            newest = await conn.fetchrow(
+                "SELECT sampled_at, subscribers FROM channel_snapshots WHERE channel_id = $1 "
                 "ORDER BY sampled_at DESC LIMIT 1",
                 BIG_CHANNEL,
             )
-            new_count = int(current) + 1234
+            new_count = int(newest["subscribers"]) + 1234
+            # A moment no earlier run (--reuse) has used, still before NOW.
+            at = max(NOW - timedelta(seconds=1), newest["sampled_at"] + timedelta(microseconds=1))
             await conn.execute(
                 "INSERT INTO channel_snapshots (channel_id, sampled_at, subscribers) "
                 "VALUES ($1, $2, $3)",
-                BIG_CHANNEL, NOW - timedelta(seconds=1), new_count,
+                BIG_CHANNEL, at, new_count,
             )  # fmt: skip
         committed_at = time.perf_counter()
         await publish_event(client, prefix, BIG_CHANNEL, NOW)
