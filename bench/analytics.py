@@ -700,6 +700,7 @@ async def watch(
                 "ORDER BY sampled_at DESC LIMIT 1",
                 BIG_CHANNEL,
             )
+            assert newest is not None, "the big channel has subscriber samples"
             new_count = int(newest["subscribers"]) + 1234
             # A moment no earlier run (--reuse) has used, still before NOW.
             at = max(NOW - timedelta(seconds=1), newest["sampled_at"] + timedelta(microseconds=1))
