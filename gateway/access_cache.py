@@ -30,12 +30,11 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from analyticbot.auth.v1 import auth_pb2
+from analyticbot.runtime.user_memo import ALIVE, DEAF, MISSING, USER_PREFIX, UserMemo
 
 log = logging.getLogger(__name__)
 
 Answer = auth_pb2.CheckAccessResponse
-_Key = tuple[int, str]  # (channel id, permission)
-_NONE: dict[_Key, tuple[Answer, float]] = {}
 
 
 class AccessCache:
@@ -55,13 +54,12 @@ class AccessCache:
         self._client = client
         self._topic = topic
         self._stale = stale_seconds
-        self._ttl = ttl_seconds
-        self._max_users = max_users
         self._retry = retry_seconds
         self._clock = clock
-        # user id -> (channel id, permission) -> (answer, monotonic expiry)
-        self._answers: dict[int, dict[_Key, tuple[Answer, float]]] = {}
-        self._generation = 0
+        # user id -> (channel id, permission) -> auth's answer
+        self._answers: UserMemo[tuple[int, str], Answer] = UserMemo(
+            ttl_seconds=ttl_seconds, max_users=max_users, clock=clock
+        )
         self._subscribed = False
         self._alive_at = float("-inf")
         self.hits = 0
@@ -74,49 +72,40 @@ class AccessCache:
     @property
     def generation(self) -> int:
         """Take before asking auth, give back to ``put``."""
-        return self._generation
+        return self._answers.generation
 
     def get(self, user_id: int, channel_id: int, permission: str) -> Answer | None:
         if not self.trusted:
-            if self._answers:
+            if len(self._answers):
                 self.forget()
             return None
-        entry = self._answers.get(user_id, _NONE).get((channel_id, permission))
-        if entry is None or entry[1] <= self._clock():
+        answer = self._answers.get(user_id, (channel_id, permission))
+        if answer is MISSING:
             return None
         self.hits += 1
-        return entry[0]
+        return answer
 
     def put(
         self, user_id: int, channel_id: int, permission: str, answer: Answer, generation: int
     ) -> None:
         """Remember auth's ``answer``, asked when ``generation`` was current."""
-        if generation != self._generation or not self.trusted:
-            return
-        answers = self._answers.get(user_id)
-        if answers is None:
-            if len(self._answers) >= self._max_users:
-                del self._answers[next(iter(self._answers))]
-            answers = self._answers[user_id] = {}
-        answers[(channel_id, permission)] = (answer, self._clock() + self._ttl)
+        if self.trusted:
+            self._answers.put(user_id, (channel_id, permission), answer, generation)
 
     def forget(self, user_id: int | None = None) -> None:
         """Drop ``user_id``'s answers (everyone's when None); answers being asked now
         are not remembered."""
-        self._generation += 1
-        if user_id is None:
-            self._answers.clear()
-        else:
-            self._answers.pop(user_id, None)
+        self._answers.forget(user_id)
 
     def _heard(self, message: bytes | str) -> None:
         text = message.decode() if isinstance(message, bytes) else message
-        if text == "alive":
+        user = text.removeprefix(USER_PREFIX)
+        if text == ALIVE:
             self._alive_at = self._clock()
-        elif text.startswith("u:") and text[2:].isdigit():
-            self.forget(int(text[2:]))
-        else:  # "*", "deaf", or anything this version does not know
-            if text == "deaf":
+        elif user != text and user.isdigit():
+            self.forget(int(user))
+        else:  # EVERYONE, DEAF, or anything this version does not know
+            if text == DEAF:
                 self._alive_at = float("-inf")
             self.forget()
 

@@ -42,6 +42,7 @@ import asyncpg
 from analyticbot.runtime.metrics import GRANT_CACHE_LISTENING, GRANT_CACHE_READS
 from analyticbot.runtime.rbac import Role, require_live_share_link, role_of
 from analyticbot.runtime.tokens import Principal
+from analyticbot.runtime.user_memo import MISSING, UserMemo
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ _FROM_MEMORY = GRANT_CACHE_READS.labels("memory")
 _FROM_DATABASE = GRANT_CACHE_READS.labels("database")
 
 CHANNEL = "grants_changed"
-_NONE: dict[int, tuple[Role | None, float]] = {}
 
 
 class GrantCache:
@@ -70,14 +70,12 @@ class GrantCache:
     ) -> None:
         self._pool = pool
         self._dsn = dsn
-        self._ttl = ttl_seconds
-        self._max_users = max_users
         self._probe_seconds = probe_seconds
         self._retry = retry_seconds
-        self._clock = clock
-        # user id -> channel id -> (role or None, monotonic expiry)
-        self._roles: dict[int, dict[int, tuple[Role | None, float]]] = {}
-        self._generation = 0
+        # user id -> channel id -> role (None: no grant)
+        self._roles: UserMemo[int, Role | None] = UserMemo(
+            ttl_seconds=ttl_seconds, max_users=max_users, clock=clock
+        )
         self._listening = False
         self._conn: asyncpg.Connection | None = None
         self.hits = 0
@@ -94,34 +92,24 @@ class GrantCache:
     async def role(self, user_id: int, channel_id: int) -> Role | None:
         """The user's role on the channel (None: no grant)."""
         if self._listening:
-            entry = self._roles.get(user_id, _NONE).get(channel_id)
-            if entry is not None and entry[1] > self._clock():
+            remembered = self._roles.get(user_id, channel_id)
+            if remembered is not MISSING:
                 self.hits += 1
                 _FROM_MEMORY.inc()
-                return entry[0]
+                return remembered
         self.misses += 1
         _FROM_DATABASE.inc()
-        generation = self._generation
+        generation = self._roles.generation
         async with self._pool.acquire() as conn:
             role = await role_of(conn, user_id, channel_id)
-        if self._listening and generation == self._generation:
-            self._remember(user_id, channel_id, role)
+        if self._listening:
+            self._roles.put(user_id, channel_id, role, generation)
         return role
 
     async def require_live_share_link(self, principal: Principal) -> None:
         """Share links are not remembered: revoking one takes effect on the next call."""
         async with self._pool.acquire() as conn:
             await require_live_share_link(conn, principal)
-
-    def _remember(self, user_id: int, channel_id: int, role: Role | None) -> None:
-        channels = self._roles.get(user_id)
-        if channels is None:
-            if len(self._roles) >= self._max_users:
-                # The oldest user first in insertion order; a hit does not reorder, so
-                # this is FIFO, which is enough to bound memory.
-                del self._roles[next(iter(self._roles))]
-            channels = self._roles[user_id] = {}
-        channels[channel_id] = (role, self._clock() + self._ttl)
 
     def observe(self, observer: Callable[[int | None], None]) -> None:
         """Call ``observer(user_id)`` whenever a user's roles are forgotten (None:
@@ -132,11 +120,7 @@ class GrantCache:
     def forget(self, user_id: int | None = None) -> None:
         """Drop what is remembered of ``user_id`` (of everyone when None), and keep any
         read already in flight from being remembered."""
-        self._generation += 1
-        if user_id is None:
-            self._roles.clear()
-        else:
-            self._roles.pop(user_id, None)
+        self._roles.forget(user_id)
         for observer in self._observers:
             observer(user_id)
 

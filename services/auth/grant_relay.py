@@ -28,13 +28,9 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from analyticbot.runtime.grant_cache import GrantCache
+from analyticbot.runtime.user_memo import ALIVE, DEAF, EVERYONE, USER_PREFIX
 
 log = logging.getLogger(__name__)
-
-ALIVE = "alive"
-DEAF = "deaf"
-EVERYONE = "*"
-USER_PREFIX = "u:"
 
 
 class GrantRelay:

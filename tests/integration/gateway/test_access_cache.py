@@ -58,6 +58,14 @@ async def _cache(app: Quart) -> AccessCache:
     return cache
 
 
+async def _trusted(app: Quart, redis_url: str) -> AccessCache:
+    """The app's cache, once it has heard the relay's ``alive``."""
+    cache = await _cache(app)
+    await _publish(app, redis_url, "alive")
+    await _until(lambda: cache.trusted)
+    return cache
+
+
 async def _until(condition: Any) -> None:
     for _ in range(300):
         if condition():
@@ -76,9 +84,7 @@ async def _read(app: Quart, peers: Peers) -> int:
 async def test_answers_are_remembered_while_the_relay_is_alive(
     relayed: Quart, peers: Peers, redis_url: str
 ) -> None:
-    cache = await _cache(relayed)
-    await _publish(relayed, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    await _trusted(relayed, redis_url)
     assert await _read(relayed, peers) == 200
     asked = checks(peers)
     assert await _read(relayed, peers) == 200
@@ -89,9 +95,7 @@ async def test_answers_are_remembered_while_the_relay_is_alive(
 async def test_a_relayed_change_is_asked_again_and_applies(
     relayed: Quart, peers: Peers, redis_url: str
 ) -> None:
-    cache = await _cache(relayed)
-    await _publish(relayed, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    cache = await _trusted(relayed, redis_url)
     assert await _read(relayed, peers) == 200
     peers.auth.removed.add((USER_ID, CHANNEL_ID))  # the grant is gone in auth
     generation = cache.generation
@@ -108,9 +112,7 @@ async def test_a_relayed_change_is_asked_again_and_applies(
 async def test_without_a_recent_alive_auth_is_asked_every_time(
     relayed: Quart, peers: Peers, redis_url: str
 ) -> None:
-    cache = await _cache(relayed)
-    await _publish(relayed, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    cache = await _trusted(relayed, redis_url)
     assert await _read(relayed, peers) == 200
     await _until(lambda: not cache.trusted)  # 1 s without an alive
     asked = checks(peers)
@@ -120,9 +122,7 @@ async def test_without_a_recent_alive_auth_is_asked_every_time(
 
 
 async def test_deaf_drops_everything_at_once(relayed: Quart, peers: Peers, redis_url: str) -> None:
-    cache = await _cache(relayed)
-    await _publish(relayed, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    cache = await _trusted(relayed, redis_url)
     assert await _read(relayed, peers) == 200
     await _publish(relayed, redis_url, "deaf")
     await _until(lambda: not cache.trusted)
@@ -134,9 +134,7 @@ async def test_deaf_drops_everything_at_once(relayed: Quart, peers: Peers, redis
 async def test_an_answer_overtaken_by_a_change_is_not_remembered(
     relayed: Quart, redis_url: str
 ) -> None:
-    cache = await _cache(relayed)
-    await _publish(relayed, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    cache = await _trusted(relayed, redis_url)
     generation = cache.generation  # taken before asking auth
     cache.forget(USER_ID)  # a change heard while auth was asked
     answer = auth_pb2.CheckAccessResponse(allowed=True, role=auth_pb2.ROLE_OWNER)
@@ -147,9 +145,7 @@ async def test_an_answer_overtaken_by_a_change_is_not_remembered(
 
 
 async def test_share_tokens_are_always_asked(relayed: Quart, peers: Peers, redis_url: str) -> None:
-    cache = await _cache(relayed)
-    await _publish(relayed, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    await _trusted(relayed, redis_url)
     shared = peers.share_token(peers.share_link())
     headers = {"Authorization": f"Bearer {shared}"}
     client = relayed.test_client()
