@@ -23,7 +23,6 @@ from google.protobuf.message import Message
 from pydantic import BaseModel
 from quart import Response, current_app
 
-EXTENSION = "analyticbot_rendered_bodies"
 JSON = "application/json"
 
 Answer = TypeVar("Answer", bound=Message)
@@ -52,23 +51,14 @@ class RenderedBodies:
         return len(self._bodies)
 
 
-def rendered_bodies() -> RenderedBodies:
-    """The current app's bodies (made on first use)."""
-    bodies = current_app.extensions.get(EXTENSION)
-    if bodies is None:
-        bodies = current_app.extensions[EXTENSION] = RenderedBodies()
-    assert isinstance(bodies, RenderedBodies)
-    return bodies
-
-
 async def json_response(
-    route: str, answer: Answer, to_model: Callable[[Answer], BaseModel]
+    bodies: RenderedBodies, route: str, answer: Answer, to_model: Callable[[Answer], BaseModel]
 ) -> Response:
     """200 with the JSON of ``to_model(answer)``, exactly as returning the model from a
-    view would render it, from a body kept for an identical earlier answer when there
-    is one. The model is built by its constructor, which validates it, so the route
-    documents it with ``document_response`` instead of re-validating it."""
-    bodies = rendered_bodies()
+    view would render it, from a body kept in ``bodies`` (the app's, on its
+    ``GatewayState``) for an identical earlier answer when there is one. The model is
+    built by its constructor, which validates it, so the route documents it with
+    ``document_response`` instead of re-validating it."""
     key = (route, answer.SerializeToString(deterministic=True))
     body = bodies.get(key)
     if body is not None:

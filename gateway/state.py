@@ -20,6 +20,7 @@ from gateway.export_links import ExportLinks
 from gateway.keys import USER, Caller, KeyRing, bearer_token
 from gateway.peers import PeerChannels, Peers
 from gateway.ratelimit import Limits, Policy, RateLimiter
+from gateway.rendered import RenderedBodies
 from gateway.resilience import AnalyticsGuard, CircuitBreaker, RecentAccess
 from gateway.team_peer import TeamPeer
 
@@ -42,6 +43,8 @@ class GatewayState:
     guard: AnalyticsGuard | None = field(default=None, repr=False)
     recent_access: RecentAccess = field(default_factory=RecentAccess, repr=False)
     access_cache: AccessCache | None = field(default=None, repr=False)
+    # JSON bodies kept beside the answers they were rendered from (gateway/rendered.py).
+    rendered: RenderedBodies = field(default_factory=RenderedBodies, repr=False)
     _export_links: ExportLinks | None = field(default=None, repr=False)
 
     @property

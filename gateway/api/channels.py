@@ -78,7 +78,7 @@ async def channel_overview(channel_id: str, query_args: OverviewQuery) -> Respon
     response = await gateway_state().peers.channel_overview(
         caller.token, cid, query_args.start, query_args.end
     )
-    return await json_response("overview", response, mapping.overview)
+    return await json_response(gateway_state().rendered, "overview", response, mapping.overview)
 
 
 @blueprint.get("/<channel_id>/compare")

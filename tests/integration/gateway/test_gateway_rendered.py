@@ -11,7 +11,8 @@ from quart import Quart, Response
 from werkzeug.datastructures import Headers
 
 from gateway.api import mapping
-from gateway.rendered import EXTENSION, RenderedBodies
+from gateway.rendered import RenderedBodies
+from gateway.state import EXTENSION, GatewayState
 from tests.integration.gateway.fake_analytics import overview
 from tests.integration.gateway.gateway_fakes import CHANNEL_ID, Peers
 
@@ -29,9 +30,9 @@ async def read(app: Quart, peers: Peers, path: str = OVERVIEW) -> tuple[bytes, H
 
 
 def bodies(app: Quart) -> RenderedBodies:
-    kept = app.extensions[EXTENSION]
-    assert isinstance(kept, RenderedBodies)
-    return kept
+    state = app.extensions[EXTENSION]
+    assert isinstance(state, GatewayState)
+    return state.rendered
 
 
 async def test_an_identical_answer_gets_the_same_bytes_as_a_model_would(
