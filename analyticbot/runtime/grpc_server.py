@@ -123,8 +123,14 @@ def _wrap(handler: Handler, full: str) -> Handler:
     return handler
 
 
-async def _fail(context: Context, exc: BaseException, method: str, span: Span) -> None:
-    code, message = _status_for(exc)
+async def _fail(
+    context: Context,
+    exc: BaseException,
+    code: grpc.StatusCode,
+    message: str,
+    method: str,
+    span: Span,
+) -> None:
     end_server_span(span, code, message)
     if code == grpc.StatusCode.INTERNAL:
         log.exception("unhandled error in %s", method, exc_info=exc)
@@ -169,8 +175,8 @@ def _wrap_unary(behaviour: Unary, service: str, method: str) -> Unary:
                 end_server_span(span, code)
                 raise
             except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
-                code = _status_for(exc)[0]
-                await _fail(context, exc, method, span)
+                code, message = _status_for(exc)
+                await _fail(context, exc, code, message, method, span)
             finally:
                 meters.observe(code, started)
 
@@ -194,8 +200,8 @@ def _wrap_stream(behaviour: Stream, service: str, method: str) -> Stream:
                 end_server_span(span, code)
                 raise
             except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
-                code = _status_for(exc)[0]
-                await _fail(context, exc, method, span)
+                code, message = _status_for(exc)
+                await _fail(context, exc, code, message, method, span)
             finally:
                 meters.observe(code, started)
 
