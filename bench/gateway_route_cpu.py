@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -31,10 +32,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any, cast
 
+import redis.asyncio as redis
 from pydantic import SecretStr
 from quart import Quart
 
@@ -119,6 +121,28 @@ async def cpu_ms_per_request(call: Call, requests: int, concurrency: int) -> flo
     return (time.process_time() - started) / requests * 1000
 
 
+@contextlib.asynccontextmanager
+async def relays_alive(redis_url: SecretStr, topics: list[str]) -> AsyncIterator[None]:
+    """Publish ``alive`` on ``topics`` every half second, as auth's grant relay and
+    analytics' ingest worker do while they hear every change."""
+    client = redis.Redis.from_url(redis_url.get_secret_value())
+
+    async def beat() -> None:
+        while True:
+            for topic in topics:
+                await client.publish(topic, "alive")
+            await asyncio.sleep(0.5)
+
+    task = asyncio.create_task(beat())
+    await asyncio.sleep(0.6)  # the app's listeners subscribe in the background
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait([task])
+        await client.aclose()
+
+
 async def measure(requests: int, concurrency: int, rounds: int) -> list[tuple[float, float]]:
     """(healthz, overview) CPU ms per request for each round, with this process's
     ``gateway`` package."""
@@ -134,6 +158,12 @@ async def measure(requests: int, concurrency: int, rounds: int) -> list[tuple[fl
     try:
         auth_port, analytics_port, token = parent.recv()
         prefix = f"bench:gateway:{uuid.uuid4().hex}"
+        # As deployed, auth relays grant changes and analytics announces dropped answers;
+        # here nothing changes, and ``relays_alive`` says they are listening. (By
+        # environment, so that an older tree without these settings ignores them.)
+        topics = {"ANALYTICBOT_GRANTS_TOPIC": f"{prefix}:grants"}
+        topics["ANALYTICBOT_ANSWERS_TOPIC"] = f"{prefix}:answers"
+        os.environ.update(topics)
         settings = GatewaySettings(
             env="development",
             redis_url=SecretStr(os.environ.get("REDIS_URL", LOCAL_REDIS)),
@@ -146,7 +176,7 @@ async def measure(requests: int, concurrency: int, rounds: int) -> list[tuple[fl
         )
         app = create_app(settings)
         rows = []
-        async with app.test_app():
+        async with app.test_app(), relays_alive(settings.redis_url, list(topics.values())):
             healthz = asgi_get(app, "/healthz", b"", None)
             overview = asgi_get(
                 app, f"/api/v1/channels/{CHANNEL_ID}/overview", OVERVIEW_QUERY, token

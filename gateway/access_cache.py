@@ -6,13 +6,13 @@ itself (docs/benchmarks.md). Roles change rarely, and auth now tells the gateway
 they do (services/auth/grant_relay.py: Redis pub/sub, fed by PostgreSQL's announcements
 of every committed change to ``grants``, including changes made directly in SQL).
 
-The answers are trusted only while the relay is heard: this process is subscribed, and
-an ``alive`` came within ``stale_seconds``. Otherwise (Redis or auth down, auth's own
-listener lost: ``deaf``) nothing is served from here and everything remembered is
-dropped, so a change that went unheard is never served. Each answer is also dropped
-after ``ttl_seconds``, a last bound should a message ever be lost. An answer read from auth is
-remembered only if no change was heard while it was asked (a generation count), the
-same rule as ``analyticbot.runtime.grant_cache``.
+The answers are trusted only while the relay is heard (``gateway.announcements``): this
+process is subscribed, and an ``alive`` came within ``stale_seconds``. Otherwise (Redis
+or auth down, auth's own listener lost: ``deaf``) nothing is served from here and
+everything remembered is dropped, so a change that went unheard is never served. Each
+answer is also dropped after ``ttl_seconds``, a last bound should a message ever be
+lost. An answer read from auth is remembered only if no change was heard while it was
+asked (a generation count), the same rule as ``analyticbot.runtime.grant_cache``.
 
 Only user tokens are remembered. Share tokens are checked against their link on every
 request, so that revoking a link takes effect on the next one (decisions.md).
@@ -20,19 +20,14 @@ request, so that revoking a link takes effect on the next one (decisions.md).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Callable
 
 import redis.asyncio as redis
-from redis.exceptions import RedisError
 
 from analyticbot.auth.v1 import auth_pb2
-from analyticbot.runtime.user_memo import ALIVE, DEAF, MISSING, USER_PREFIX, UserMemo
-
-log = logging.getLogger(__name__)
+from analyticbot.runtime.memo import MISSING, USER_PREFIX, Memo
+from gateway.announcements import Announcements
 
 Answer = auth_pb2.CheckAccessResponse
 
@@ -51,23 +46,26 @@ class AccessCache:
         retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = client
-        self._topic = topic
-        self._stale = stale_seconds
-        self._retry = retry_seconds
-        self._clock = clock
         # user id -> (channel id, permission) -> auth's answer
-        self._answers: UserMemo[tuple[int, str], Answer] = UserMemo(
-            ttl_seconds=ttl_seconds, max_users=max_users, clock=clock
+        self._answers: Memo[tuple[int, str], Answer] = Memo(
+            ttl_seconds=ttl_seconds, max_owners=max_users, clock=clock
         )
-        self._subscribed = False
-        self._alive_at = float("-inf")
+        self.relay = Announcements(
+            client,
+            topic,
+            prefix=USER_PREFIX,
+            forget=self.forget,
+            what="grant changes",
+            stale_seconds=stale_seconds,
+            retry_seconds=retry_seconds,
+            clock=clock,
+        )
         self.hits = 0
 
     @property
     def trusted(self) -> bool:
         """Whether remembered answers may be served: subscribed, relay recently alive."""
-        return self._subscribed and self._clock() - self._alive_at < self._stale
+        return self.relay.trusted
 
     @property
     def generation(self) -> int:
@@ -97,45 +95,9 @@ class AccessCache:
         are not remembered."""
         self._answers.forget(user_id)
 
-    def _heard(self, message: bytes | str) -> None:
-        text = message.decode() if isinstance(message, bytes) else message
-        user = text.removeprefix(USER_PREFIX)
-        if text == ALIVE:
-            self._alive_at = self._clock()
-        elif user != text and user.isdigit():
-            self.forget(int(user))
-        else:  # EVERYONE, DEAF, or anything this version does not know
-            if text == DEAF:
-                self._alive_at = float("-inf")
-            self.forget()
-
     async def close(self) -> None:
-        await self._client.aclose()
+        await self.relay.close()
 
     async def run(self) -> None:
-        """Listen to the relay until cancelled, subscribing again after a failure."""
-        while True:
-            pubsub = self._client.pubsub()
-            try:
-                await pubsub.subscribe(self._topic)
-                self._subscribed = True
-                log.info("listening for grant changes on %s", self._topic)
-                task = asyncio.current_task()
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
-                    # redis-py's get_message(timeout=...) can take a cancellation for its
-                    # own timeout and return None: a task being cancelled would go on
-                    # listening for ever (seen as a gateway that never shut down).
-                    if task is not None and task.cancelling():
-                        raise asyncio.CancelledError
-                    if message is not None and message.get("type") == "message":
-                        self._heard(message["data"])
-            except (RedisError, OSError):
-                log.warning("grant changes unheard (Redis unavailable); asking auth every time")
-            finally:
-                self._subscribed = False
-                self._alive_at = float("-inf")
-                self.forget()
-                with contextlib.suppress(RedisError, OSError, TimeoutError):
-                    await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
-            await asyncio.sleep(self._retry)
+        """Listen to the relay until cancelled."""
+        await self.relay.run()

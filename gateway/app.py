@@ -103,6 +103,8 @@ def create_app(settings: GatewaySettings, *, channels: PeerChannels | None = Non
         background.append(asyncio.create_task(state.keys.load_until_ready()))
         if state.access_cache is not None:
             background.append(asyncio.create_task(state.access_cache.run()))
+        if state.answer_memo is not None:
+            background.append(asyncio.create_task(state.answer_memo.run()))
 
     @app.after_serving
     async def stop() -> None:

@@ -98,6 +98,12 @@ class GatewaySettings(BaseServiceSettings):
     # as soon as a change is heard (gateway/access_cache.py); false asks auth every time.
     access_cache: bool = True
     access_cache_stale_seconds: float = 3.0
+    # Analytics' cached answers (closed periods) are kept in memory for up to
+    # ``answer_memo_seconds`` while analytics' announcements are heard, and dropped as
+    # soon as it announces it dropped them (gateway/answer_memo.py); false asks
+    # analytics every time.
+    answer_memo: bool = True
+    answer_memo_seconds: float = 60.0
     breaker_threshold: int = 5
     breaker_open_seconds: float = 3.0
     # How many reverse proxies append to X-Forwarded-For in front of the gateway; 0 means
@@ -130,6 +136,7 @@ class GatewaySettings(BaseServiceSettings):
             "websocket_auth_timeout_seconds",
             "websocket_heartbeat_seconds",
             "websocket_access_recheck_seconds",
+            "answer_memo_seconds",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"ANALYTICBOT_{name.upper()} must be positive")

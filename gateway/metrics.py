@@ -33,6 +33,12 @@ ACCESS_DECISIONS = Counter(
     "no announced grant change has voided) or auth (asked now).",
     ["source"],
 )
+ANALYTICS_READS = Counter(
+    "gateway_analytics_reads_total",
+    "Dashboard reads of closed periods by source: memo (analytics' cached answer, kept "
+    "until analytics announced it dropped it) or analytics (asked now).",
+    ["source"],
+)
 WEBSOCKET_CLIENTS = Gauge(
     "gateway_websocket_clients",
     "WebSocket clients connected to this gateway process (live channel updates).",

@@ -11,10 +11,12 @@ the breaker is open, that copy is served instead of a 503 and the response says 
 (``X-Cache: stale`` and ``Warning: 110``). Redis is given a quarter of a second per
 command and its failures only cost the fallback, never the fresh answer.
 
-Identical dashboard reads in flight together share one call (``shared_reads``), but
-only in requests whose caller auth has allowed on that channel, in this request or in
-an answer no announced grant change has voided since (``access_checked``, set by
-``api.access``; ``gateway.access_cache``): the access decision is never shared.
+Identical dashboard reads in flight together share one call (``shared_reads``), and the
+answers analytics caches itself are kept in memory until analytics drops them
+(``answer_memo``), but only in requests whose caller auth has allowed on that channel,
+in this request or in an answer no announced grant change has voided since
+(``access_checked``, set by ``api.access``; ``gateway.access_cache``): the access
+decision is never shared or kept.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import grpc
 import redis.asyncio as redis
@@ -33,6 +35,7 @@ from google.protobuf.message import Message
 from quart import Quart, Response, g, has_request_context
 from redis.exceptions import RedisError
 
+from gateway.answer_memo import AnswerMemo, memoizable
 from gateway.errors import RETRY_AFTER_SECONDS, APIError
 from gateway.shared_reads import SharedReads
 
@@ -160,6 +163,7 @@ class AnalyticsGuard:
         refresh_seconds: float = 5.0,
         breaker: CircuitBreaker | None = None,
         share_reads: bool = False,
+        memo: AnswerMemo | None = None,
     ) -> None:
         self._redis = client
         self._prefix = prefix
@@ -169,6 +173,7 @@ class AnalyticsGuard:
         self._written: dict[str, float] = {}
         self._writes: set[asyncio.Task[None]] = set()
         self._shared = SharedReads() if share_reads else None
+        self._memo = memo
 
     def _key(self, method: str, request: Message) -> str:
         digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
@@ -185,9 +190,17 @@ class AnalyticsGuard:
         answered from its stale copy when there is one. Raises ``AioRpcError`` as
         ``send`` does, or a 503 ``APIError`` while the breaker is open."""
         cached = method in CACHED_READS
-        # Stale copies and shared calls skip analytics' own authorization: only for a
-        # request whose caller auth has just allowed on the channel.
+        # Stale copies, shared calls and kept answers skip analytics' own authorization:
+        # only for a request whose caller auth has just allowed on the channel.
         checked = cached and _access_checked(request)
+        memo = self._memo if checked and memoizable(method, request) else None
+        if memo is not None:
+            channel_id: int = getattr(request, "channel_id")  # noqa: B009 (checked above)
+            asked = request.SerializeToString(deterministic=True)
+            kept = memo.get(channel_id, method, asked)
+            if kept is not None:
+                return cast(Resp, kept)
+            generation = memo.generation
         shared = self._shared if checked else None
         if not self.breaker.allow():
             if checked and (stale := await self._stale(method, request, response)) is not None:
@@ -213,6 +226,8 @@ class AnalyticsGuard:
                 return stale
             raise
         self.breaker.success()
+        if memo is not None:
+            memo.put(channel_id, method, asked, answer, generation)
         if cached:
             self._remember(self._key(method, request), answer)
         return answer

@@ -15,6 +15,7 @@ from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.tokens import TokenKind
 from gateway.access_cache import AccessCache
 from gateway.analytics_peer import AnalyticsPeer
+from gateway.answer_memo import AnswerMemo
 from gateway.config import GatewaySettings
 from gateway.export_links import ExportLinks
 from gateway.keys import USER, Caller, KeyRing, bearer_token
@@ -43,6 +44,7 @@ class GatewayState:
     guard: AnalyticsGuard | None = field(default=None, repr=False)
     recent_access: RecentAccess = field(default_factory=RecentAccess, repr=False)
     access_cache: AccessCache | None = field(default=None, repr=False)
+    answer_memo: AnswerMemo | None = field(default=None, repr=False)
     # JSON bodies kept beside the answers they were rendered from (gateway/rendered.py).
     rendered: RenderedBodies = field(default_factory=RenderedBodies, repr=False)
     _export_links: ExportLinks | None = field(default=None, repr=False)
@@ -84,6 +86,12 @@ class GatewayState:
         self.channels = self.given_channels or PeerChannels.open(
             settings.auth_addr, settings.analytics_addr
         )
+        if settings.answer_memo:
+            self.answer_memo = AnswerMemo(
+                create_redis(settings.redis_url.get_secret_value(), connect_timeout=1.0),
+                settings.answers_topic,
+                ttl_seconds=settings.answer_memo_seconds,
+            )
         self.guard = AnalyticsGuard(
             create_redis(
                 settings.redis_url.get_secret_value(), connect_timeout=0.25, command_timeout=0.25
@@ -94,6 +102,7 @@ class GatewayState:
                 threshold=settings.breaker_threshold, open_seconds=settings.breaker_open_seconds
             ),
             share_reads=settings.share_concurrent_reads,
+            memo=self.answer_memo,
         )
         self._peers = Peers(
             self.channels,
@@ -153,6 +162,9 @@ class GatewayState:
         if self.access_cache is not None:
             await self.access_cache.close()
             self.access_cache = None
+        if self.answer_memo is not None:
+            await self.answer_memo.close()
+            self.answer_memo = None
 
 
 def gateway_state() -> GatewayState:

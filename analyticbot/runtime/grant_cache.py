@@ -39,10 +39,10 @@ from typing import Any
 
 import asyncpg
 
+from analyticbot.runtime.memo import MISSING, Memo
 from analyticbot.runtime.metrics import GRANT_CACHE_LISTENING, GRANT_CACHE_READS
 from analyticbot.runtime.rbac import Role, require_live_share_link, role_of
 from analyticbot.runtime.tokens import Principal
-from analyticbot.runtime.user_memo import MISSING, UserMemo
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ class GrantCache:
         self._probe_seconds = probe_seconds
         self._retry = retry_seconds
         # user id -> channel id -> role (None: no grant)
-        self._roles: UserMemo[int, Role | None] = UserMemo(
-            ttl_seconds=ttl_seconds, max_users=max_users, clock=clock
+        self._roles: Memo[int, Role | None] = Memo(
+            ttl_seconds=ttl_seconds, max_owners=max_users, clock=clock
         )
         self._listening = False
         self._conn: asyncpg.Connection | None = None

@@ -35,6 +35,9 @@ class BaseServiceSettings(BaseSettings):
     # Redis pub/sub topic on which auth relays grant changes to the gateways
     # (services/auth/grant_relay.py, gateway/access_cache.py).
     grants_topic: str = "ab:grants:changed"
+    # Redis pub/sub topic on which analytics announces the channels whose cached answers
+    # it dropped (services/analytics/cache.py, gateway/answer_memo.py).
+    answers_topic: str = "ab:answers:changed"
 
     @property
     def is_development(self) -> bool:

@@ -10,12 +10,20 @@ An answer computed while an event arrived must not be stored after the event's
 invalidation: each channel has an epoch counter that invalidation increments, a lookup
 reads it beside the hash, and ``put`` stores only if the epoch is still the one read
 before computing (checked and written atomically in a Lua script).
+
+With a ``topic``, an invalidation also publishes ``c:<channel id>`` on it, in the same
+transaction, so no invalidation happens unannounced: the gateways keep analytics'
+cached answers in memory until they hear it (gateway/answer_memo.py). The ingest worker
+announces that it is hearing the collector's events (``alive``, ``deaf``;
+services/analytics/events.py).
 """
 
 from __future__ import annotations
 
 import redis.asyncio as redis
 from prometheus_client import Counter
+
+from analyticbot.runtime.memo import CHANNEL_PREFIX
 
 CACHE_LOOKUPS = Counter(
     "analytics_cache_lookups_total", "Response cache lookups by result", ["method", "result"]
@@ -34,10 +42,13 @@ return 1
 class ResponseCache:
     """Serialized responses per channel in Redis."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str, ttl_seconds: int) -> None:
+    def __init__(
+        self, client: redis.Redis, *, prefix: str, ttl_seconds: int, topic: str | None = None
+    ) -> None:
         self._redis = client
         self._prefix = prefix
         self._ttl = ttl_seconds
+        self.topic = topic
         self._put = client.register_script(_PUT_IF_SAME_EPOCH)
 
     def _key(self, channel_id: int) -> str:
@@ -68,10 +79,12 @@ class ResponseCache:
         return bool(stored)
 
     async def invalidate(self, channel_id: int) -> None:
-        """Forget every cached response of the channel."""
+        """Forget every cached response of the channel, and say so on the topic."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(self._epoch_key(channel_id))
             pipe.delete(self._key(channel_id))
+            if self.topic:
+                pipe.publish(self.topic, f"{CHANNEL_PREFIX}{channel_id}")
             await pipe.execute()
 
 

@@ -7,7 +7,9 @@
 - ``IngestWorker``: a member of a consumer group on the ingest stream (no event is lost:
   entries are acknowledged after handling, and entries of a dead replica are claimed
   after ``claim_idle``). Per event it drops the channel's cached responses and evaluates
-  its alert rules; on a timer it checks "collection stalled" rules.
+  its alert rules; on a timer it checks "collection stalled" rules. ``announce`` tells
+  the gateways, on the cache's topic, whether it is hearing the events: ``alive`` every
+  second while it is, ``deaf`` when it stops (gateway/answer_memo.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncpg
 import redis.asyncio as redis
 from redis import exceptions as redis_errors
 
+from analyticbot.runtime.memo import ALIVE, DEAF
 from services.analytics.alerts import AlertEngine
 from services.analytics.cache import ResponseCache
 
@@ -145,6 +148,9 @@ class IngestWorker:
         self._claim_idle = claim_idle_ms
         self._clock = clock
         self.ready = asyncio.Event()
+        # True while events are read and handled; False after a failure until the group
+        # answers again.
+        self.hearing = False
 
     async def ensure_group(self) -> None:
         """Create the consumer group at the stream's end (and the stream) if missing."""
@@ -162,14 +168,39 @@ class IngestWorker:
                 try:
                     await self.ensure_group()
                     self.ready.set()
+                    self.hearing = True
                     await self._consume()
                 except (redis_errors.RedisError, OSError, asyncpg.PostgresError) as exc:
+                    self.hearing = False
                     log.warning("ingest worker: %s; retrying", type(exc).__name__)
                     await asyncio.sleep(RETRY_SECONDS)
         finally:
+            self.hearing = False
             stall.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stall
+
+    async def announce(self, every_seconds: float = 1.0) -> None:
+        """Until cancelled, publish ``alive`` on the cache's topic every ``every_seconds``
+        while events are heard, ``deaf`` while they are not; ``deaf`` once more when
+        cancelled (best effort: a gateway also stops trusting after a silence). Nothing
+        without a topic."""
+        topic = self._cache.topic
+        if not topic:
+            return
+        try:
+            while True:
+                await self._publish(topic, ALIVE if self.hearing else DEAF)
+                await asyncio.sleep(every_seconds)
+        finally:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._publish(topic, DEAF), 1.0)
+
+    async def _publish(self, topic: str, message: str) -> None:
+        try:
+            await self._redis.publish(topic, message)
+        except (redis_errors.RedisError, OSError):
+            log.warning("liveness not announced: Redis unavailable")
 
     async def _consume(self) -> None:
         # First our own pending entries (a restart), then entries idle at a dead

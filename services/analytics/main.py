@@ -88,16 +88,21 @@ async def main() -> None:
         keys, superadmins=settings.superadmins, trusted_services=settings.trusted_services
     )
     cache = ResponseCache(
-        client, prefix=settings.cache_prefix, ttl_seconds=settings.cache_ttl_seconds
+        client,
+        prefix=settings.cache_prefix,
+        ttl_seconds=settings.cache_ttl_seconds,
+        topic=settings.answers_topic,
     )
     hub = EventHub(client, topic_prefix=settings.channel_topic_prefix)
     grants = grant_cache(
         pool, settings.database_url.get_secret_value(), settings.grant_cache_seconds
     )
+    worker = build_worker(pool, client, settings, cache)
     tasks = [
         asyncio.create_task(keys.load_until_ready()),
         asyncio.create_task(hub.run()),
-        asyncio.create_task(build_worker(pool, client, settings, cache).run()),
+        asyncio.create_task(worker.run()),
+        asyncio.create_task(worker.announce()),
         asyncio.create_task(
             watch_streams(client, (settings.ingest_stream, settings.alerts_stream))
         ),

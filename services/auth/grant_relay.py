@@ -28,7 +28,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from analyticbot.runtime.grant_cache import GrantCache
-from analyticbot.runtime.user_memo import ALIVE, DEAF, EVERYONE, USER_PREFIX
+from analyticbot.runtime.memo import ALIVE, DEAF, EVERYONE, USER_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -95,8 +95,10 @@ async def hub(redis_client: redis.Redis, prefix: str) -> AsyncIterator[EventHub]
 
 @pytest.fixture
 def cache(redis_client: redis.Redis, prefix: str) -> ResponseCache:
-    """A response cache under this test's prefix."""
-    return ResponseCache(redis_client, prefix=f"{prefix}cache:", ttl_seconds=60)
+    """A response cache under this test's prefix, announcing on ``<prefix>answers``."""
+    return ResponseCache(
+        redis_client, prefix=f"{prefix}cache:", ttl_seconds=60, topic=f"{prefix}answers"
+    )
 
 
 class _Bearer:

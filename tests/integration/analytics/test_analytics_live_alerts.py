@@ -312,3 +312,37 @@ async def test_an_answer_computed_across_an_invalidation_is_not_cached(
     assert (await cache.get(channel_id, "overview", b"request"))[0] == b"fresh"
     await cache.invalidate(channel_id)
     assert (await cache.get(channel_id, "overview", b"request"))[0] is None
+
+
+async def test_the_worker_announces_what_it_drops_and_whether_it_hears(
+    redis_client: redis.Redis,
+    prefix: str,
+    channel_id: int,
+    pool: asyncpg.Pool,
+    worker: IngestWorker,
+) -> None:
+    """What the gateways' memo of answers listens to (gateway/answer_memo.py)."""
+    await seed(pool, channel_id)
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(f"{prefix}answers")
+    heard: list[str] = []
+
+    async def next_message(wanted: str) -> None:
+        for _ in range(100):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05)
+            if message is not None:
+                heard.append(message["data"].decode())
+                if heard[-1] == wanted:
+                    return
+        raise AssertionError(f"{wanted!r} never heard; heard {heard}")
+
+    announcing = asyncio.create_task(worker.announce(every_seconds=0.05))
+    try:
+        await next_message("alive")
+        await publish(redis_client, prefix, channel_id, t(14, 12))
+        await next_message(f"c:{channel_id}")
+    finally:
+        announcing.cancel()
+        await asyncio.wait([announcing])
+    await next_message("deaf")
+    await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -51,6 +51,8 @@ def make_settings(peers: Peers, miniapp_dir: Any, redis_url: str) -> SettingsFac
             "stale_key_prefix": f"{prefix}:stale",
             # Nothing relays grant changes here unless a test does (test_access_cache).
             "grants_topic": f"{prefix}:grants",
+            # Nor announces dropped answers unless a test does (test_answer_memo).
+            "answers_topic": f"{prefix}:answers",
             "auth_addr": f"127.0.0.1:{peers.auth_server.port}",
             "analytics_addr": f"127.0.0.1:{peers.analytics_server.port}",
             "miniapp_dir": miniapp_dir,

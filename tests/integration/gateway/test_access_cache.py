@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import redis.asyncio as redis
@@ -18,6 +17,7 @@ from analyticbot.auth.v1 import auth_pb2
 from gateway.access_cache import AccessCache
 from gateway.app import create_app
 from gateway.state import gateway_state
+from tests.integration.gateway.announce import publish, until
 from tests.integration.gateway.conftest import SettingsFactory
 from tests.integration.gateway.gateway_fakes import CHANNEL_ID, USER_ID, Peers
 
@@ -38,17 +38,7 @@ async def relayed(make_settings: SettingsFactory) -> AsyncIterator[Quart]:
 async def _publish(app: Quart, redis_url: str, message: str) -> None:
     async with app.app_context():
         topic = gateway_state().settings.grants_topic
-        cache = gateway_state().access_cache
-    assert cache is not None
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for _ in range(200):  # until the app's subscription is up
-            if await client.publish(topic, message) > 0:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("nobody subscribed to the grants topic")
-    finally:
-        await client.aclose()
+    await publish(redis_url, topic, message)
 
 
 async def _cache(app: Quart) -> AccessCache:
@@ -62,16 +52,8 @@ async def _trusted(app: Quart, redis_url: str) -> AccessCache:
     """The app's cache, once it has heard the relay's ``alive``."""
     cache = await _cache(app)
     await _publish(app, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    await until(lambda: cache.trusted)
     return cache
-
-
-async def _until(condition: Any) -> None:
-    for _ in range(300):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached in 3 s")
 
 
 async def _read(app: Quart, peers: Peers) -> int:
@@ -100,9 +82,9 @@ async def test_a_relayed_change_is_asked_again_and_applies(
     peers.auth.removed.add((USER_ID, CHANNEL_ID))  # the grant is gone in auth
     generation = cache.generation
     await _publish(relayed, redis_url, f"u:{USER_ID}")
-    await _until(lambda: cache.generation > generation)
+    await until(lambda: cache.generation > generation)
     await _publish(relayed, redis_url, "alive")
-    await _until(lambda: cache.trusted)
+    await until(lambda: cache.trusted)
     assert cache.get(USER_ID, CHANNEL_ID, "view_analytics") is None
     asked = checks(peers)
     assert await _read(relayed, peers) == 404
@@ -114,7 +96,7 @@ async def test_without_a_recent_alive_auth_is_asked_every_time(
 ) -> None:
     cache = await _trusted(relayed, redis_url)
     assert await _read(relayed, peers) == 200
-    await _until(lambda: not cache.trusted)  # 1 s without an alive
+    await until(lambda: not cache.trusted)  # 1 s without an alive
     asked = checks(peers)
     peers.auth.removed.add((USER_ID, CHANNEL_ID))
     assert await _read(relayed, peers) == 404
@@ -125,7 +107,7 @@ async def test_deaf_drops_everything_at_once(relayed: Quart, peers: Peers, redis
     cache = await _trusted(relayed, redis_url)
     assert await _read(relayed, peers) == 200
     await _publish(relayed, redis_url, "deaf")
-    await _until(lambda: not cache.trusted)
+    await until(lambda: not cache.trusted)
     asked = checks(peers)
     assert await _read(relayed, peers) == 200
     assert checks(peers) == asked + 1
@@ -166,13 +148,9 @@ async def test_an_answer_expires_after_its_ttl(redis_url: str) -> None:
         clock=lambda: now[0],
     )
     task = asyncio.create_task(cache.run())
-    publisher = redis.Redis.from_url(redis_url)
     try:
-        for _ in range(200):
-            if await publisher.publish(topic, "alive") > 0:
-                break
-            await asyncio.sleep(0.01)
-        await _until(lambda: cache.trusted)
+        await publish(redis_url, topic, "alive")
+        await until(lambda: cache.trusted)
         answer = auth_pb2.CheckAccessResponse(allowed=True, role=auth_pb2.ROLE_VIEWER)
         cache.put(USER_ID, CHANNEL_ID, "view_analytics", answer, cache.generation)
         now[0] += 9.9
@@ -183,4 +161,3 @@ async def test_an_answer_expires_after_its_ttl(redis_url: str) -> None:
         task.cancel()
         await asyncio.wait([task])
         await cache.close()
-        await publisher.aclose()

@@ -1,0 +1,107 @@
+"""A relay's announcements on a Redis pub/sub topic, as one gateway process hears them.
+
+Two relays tell the gateways when something they remember has changed, in one protocol
+(the message names are in ``analyticbot.runtime.memo``):
+
+- auth's grant relay (services/auth/grant_relay.py): ``u:<user id>``, a user's roles
+  changed (``gateway.access_cache``);
+- analytics' invalidations (services/analytics/cache.py): ``c:<channel id>``, a
+  channel's cached answers were dropped (``gateway.answer_memo``).
+
+Besides the changes, ``alive`` comes every second while the relay hears every change and
+``deaf`` at once when it stops. What a gateway remembers from a relay is trusted only
+while this process is subscribed and an ``alive`` came within ``stale_seconds``; a lost
+subscription, ``deaf``, silence or a message this version does not know forgets
+everything, so a change that went unheard is never served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from analyticbot.runtime.memo import ALIVE, DEAF
+
+log = logging.getLogger(__name__)
+
+
+class Announcements:
+    """Listens to ``topic``: ``forget(owner)`` for each ``<prefix><owner id>``,
+    ``forget(None)`` whenever everything must go."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        topic: str,
+        *,
+        prefix: str,
+        forget: Callable[[int | None], None],
+        what: str,
+        stale_seconds: float = 3.0,
+        retry_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._topic = topic
+        self._prefix = prefix
+        self._forget = forget
+        self._what = what  # for the logs: "grant changes", "invalidated answers"
+        self._stale = stale_seconds
+        self._retry = retry_seconds
+        self._clock = clock
+        self._subscribed = False
+        self._alive_at = float("-inf")
+
+    @property
+    def trusted(self) -> bool:
+        """Whether what was remembered may be served: subscribed, relay recently alive."""
+        return self._subscribed and self._clock() - self._alive_at < self._stale
+
+    def heard(self, message: bytes | str) -> None:
+        text = message.decode() if isinstance(message, bytes) else message
+        owner = text.removeprefix(self._prefix)
+        if text == ALIVE:
+            self._alive_at = self._clock()
+        elif owner != text and owner.removeprefix("-").isdigit():
+            self._forget(int(owner))  # channel ids are negative (-100…)
+        else:  # the relay's "forget everyone", DEAF, or anything this version does not know
+            if text == DEAF:
+                self._alive_at = float("-inf")
+            self._forget(None)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def run(self) -> None:
+        """Listen until cancelled, subscribing again after a failure."""
+        while True:
+            pubsub = self._client.pubsub()
+            try:
+                await pubsub.subscribe(self._topic)
+                self._subscribed = True
+                log.info("listening for %s on %s", self._what, self._topic)
+                task = asyncio.current_task()
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                    # redis-py's get_message(timeout=...) can take a cancellation for its
+                    # own timeout and return None: a task being cancelled would go on
+                    # listening for ever (seen as a gateway that never shut down).
+                    if task is not None and task.cancelling():
+                        raise asyncio.CancelledError
+                    if message is not None and message.get("type") == "message":
+                        self.heard(message["data"])
+            except (RedisError, OSError):
+                log.warning("%s unheard (Redis unavailable); trusting nothing", self._what)
+            finally:
+                self._subscribed = False
+                self._alive_at = float("-inf")
+                self._forget(None)
+                with contextlib.suppress(RedisError, OSError, TimeoutError):
+                    await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
+            await asyncio.sleep(self._retry)

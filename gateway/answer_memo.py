@@ -1,0 +1,121 @@
+"""Analytics' cached answers, kept in the gateway's memory until analytics drops them.
+
+Analytics keeps the answers of closed periods (an overview or a best-time heatmap with
+an explicit end) in Redis until the collector's next ingest event for the channel drops
+them (services/analytics/cache.py). A dashboard read served from there still cost the
+gateway a gRPC call, more CPU than the rest of the request (docs/benchmarks.md). The
+gateway now keeps those same answers per channel, and drops a channel's when analytics
+announces that it dropped its own: ``c:<channel id>`` on ``answers_topic``, published in
+the Redis transaction of the invalidation itself. An answer is thus served from here
+only while analytics would have served the same one from its cache, give or take the
+delivery of one pub/sub message.
+
+What is kept is trusted only while analytics' ingest worker is heard
+(``gateway.announcements``: subscribed, an ``alive`` within ``stale_seconds``); each
+answer also goes after ``ttl_seconds``, below analytics' own cache lifetime, and an
+answer asked while its channel's announcement arrived is not kept (a generation count).
+
+Only requests that analytics caches itself are kept (``memoizable``), and only for
+callers whose access the gateway has just checked (``resilience.AnalyticsGuard``): the
+access decision is never kept with the answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis.asyncio as redis
+from google.protobuf.message import Message
+
+from analyticbot.runtime.memo import CHANNEL_PREFIX, MISSING, Memo
+from gateway.announcements import Announcements
+from gateway.metrics import ANALYTICS_READS
+
+# The reads analytics answers from its Redis cache when the period has an end
+# (services/analytics/grpc_api.py, ``_cached``); a test keeps the two lists alike.
+MEMOIZED_READS = frozenset({"GetChannelOverview", "GetBestTime"})
+
+_FROM_MEMO = ANALYTICS_READS.labels("memo")
+_ASKED = ANALYTICS_READS.labels("analytics")
+
+
+def memoizable(method: str, request: Message) -> bool:
+    """Whether analytics caches the answer to ``request``: a read of a closed period."""
+    return method in MEMOIZED_READS and request.HasField("period_end")
+
+
+class AnswerMemo:
+    """Analytics' answers per channel and request, while analytics is heard."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        topic: str,
+        *,
+        stale_seconds: float = 3.0,
+        ttl_seconds: float = 60.0,
+        max_channels: int = 50_000,
+        max_per_channel: int = 256,
+        retry_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # channel id -> (method, serialized request) -> answer
+        self._answers: Memo[tuple[str, bytes], Message] = Memo(
+            ttl_seconds=ttl_seconds,
+            max_owners=max_channels,
+            max_keys=max_per_channel,
+            clock=clock,
+        )
+        self.relay = Announcements(
+            client,
+            topic,
+            prefix=CHANNEL_PREFIX,
+            forget=self.forget,
+            what="invalidated answers",
+            stale_seconds=stale_seconds,
+            retry_seconds=retry_seconds,
+            clock=clock,
+        )
+
+    @property
+    def trusted(self) -> bool:
+        return self.relay.trusted
+
+    @property
+    def generation(self) -> int:
+        """Take before asking analytics, give back to ``put``."""
+        return self._answers.generation
+
+    def get(self, channel_id: int, method: str, request: bytes) -> Message | None:
+        """The kept answer (never to be modified), or None: ask analytics."""
+        if not self.trusted:
+            if len(self._answers):
+                self.forget()
+            _ASKED.inc()
+            return None
+        answer = self._answers.get(channel_id, (method, request))
+        if answer is MISSING:
+            _ASKED.inc()
+            return None
+        _FROM_MEMO.inc()
+        return answer
+
+    def put(
+        self, channel_id: int, method: str, request: bytes, answer: Message, generation: int
+    ) -> None:
+        """Keep analytics' ``answer``, asked when ``generation`` was current."""
+        if self.trusted:
+            self._answers.put(channel_id, (method, request), answer, generation)
+
+    def forget(self, channel_id: int | None = None) -> None:
+        """Drop the channel's answers (every channel's when None); answers being asked
+        now are not kept."""
+        self._answers.forget(channel_id)
+
+    async def close(self) -> None:
+        await self.relay.close()
+
+    async def run(self) -> None:
+        """Listen to analytics' announcements until cancelled."""
+        await self.relay.run()

@@ -1,0 +1,55 @@
+"""The reads the gateways keep in memory (gateway/answer_memo.py ``memoizable``) are
+exactly the ones analytics itself caches until an ingest event drops them: with a
+period end, never "until now"."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+import redis.asyncio as redis
+from google.protobuf.message import Message
+
+from analyticbot.analytics.v1 import analytics_pb2, series_pb2
+from gateway.answer_memo import MEMOIZED_READS, memoizable
+from services.analytics.cache import ResponseCache
+from tests.integration.analytics.dataset import seed, t
+
+if TYPE_CHECKING:
+    from analyticbot.analytics.v1.analytics_pb2_grpc import (
+        AnalyticsServiceAsyncStub as AsyncStub,
+    )
+
+
+def _requests(channel_id: int) -> dict[str, Message]:
+    return {
+        "GetChannelOverview": analytics_pb2.GetChannelOverviewRequest(channel_id=channel_id),
+        "GetBestTime": series_pb2.GetBestTimeRequest(channel_id=channel_id),
+    }
+
+
+async def test_analytics_caches_what_the_gateways_keep(
+    stub: AsyncStub,
+    pool: asyncpg.Pool,
+    channel_id: int,
+    redis_client: redis.Redis,
+    prefix: str,
+    cache: ResponseCache,
+) -> None:
+    await seed(pool, channel_id)
+    requests = _requests(channel_id)
+    assert set(requests) == MEMOIZED_READS
+    stored = f"{prefix}cache:{channel_id}"
+    for method, request in requests.items():
+        call = getattr(stub, method)
+        before = await redis_client.hlen(stored)  # type: ignore[misc]
+        await call(request)  # until now: not memoizable, not cached
+        assert not memoizable(method, request)
+        assert await redis_client.hlen(stored) == before  # type: ignore[misc]
+        closed = type(request)()
+        closed.CopyFrom(request)
+        getattr(closed, "period_start").FromDatetime(t(8))  # noqa: B009
+        getattr(closed, "period_end").FromDatetime(t(15))  # noqa: B009
+        await call(closed)
+        assert memoizable(method, closed)
+        assert await redis_client.hlen(stored) == before + 1, method  # type: ignore[misc]
