@@ -42,14 +42,14 @@ async def test_analytics_caches_what_the_gateways_keep(
     stored = f"{prefix}cache:{channel_id}"
     for method, request in requests.items():
         call = getattr(stub, method)
-        before = await redis_client.hlen(stored)  # type: ignore[misc]
+        before = await redis_client.hlen(stored)
         await call(request)  # until now: not memoizable, not cached
         assert not memoizable(method, request)
-        assert await redis_client.hlen(stored) == before  # type: ignore[misc]
+        assert await redis_client.hlen(stored) == before
         closed = type(request)()
         closed.CopyFrom(request)
         getattr(closed, "period_start").FromDatetime(t(8))  # noqa: B009
         getattr(closed, "period_end").FromDatetime(t(15))  # noqa: B009
         await call(closed)
         assert memoizable(method, closed)
-        assert await redis_client.hlen(stored) == before + 1, method  # type: ignore[misc]
+        assert await redis_client.hlen(stored) == before + 1, method
