@@ -8,20 +8,26 @@ beyond the size limit are 413 (``MAX_CONTENT_LENGTH``, see ``security``).
 
 Rates: the initData exchange and the dev login count per client IP against the strict
 auth limit, the share link exchange against its own strict limit (and per link, in its
-handler); these refuse while Redis is down. Every other API call counts per client IP
-and passes while Redis is down. Probes (``/healthz``, ``/readyz``, ``/metrics``) and the
-Mini App's static files are not counted. The per-user limit is applied where the token
-is verified (``state.authenticate``).
+handler); these refuse while Redis is down. Every other API call counts once, and
+passes while Redis is down: against its user's (or share link's) limit where its token
+is verified (``state.authenticate``), or else against its client IP's. A request whose
+bearer token this gateway has already verified (a lookup, no signature check) is left
+to ``authenticate``; should its route never verify the token, or refuse it, the IP is
+counted after all once the response is ready, and a refusal replaces the response.
+Every other request, a forged or new token's included, is counted per IP before
+anything else is done for it. Probes (``/healthz``, ``/readyz``, ``/metrics``) and the
+Mini App's static files are not counted. Why not both limits on every request:
+docs/decisions.md.
 """
 
 from __future__ import annotations
 
-from quart import Quart, current_app, request
+from quart import Quart, Response, current_app, g, request
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
-from gateway.errors import APIError
+from gateway.errors import APIError, error_response
 from gateway.ratelimit import Policy, client_address
-from gateway.state import gateway_state
+from gateway.state import IP_COUNT_DEFERRED, gateway_state
 
 AUTH_ENDPOINTS = frozenset({"auth.exchange_init_data", "dev.get_dev_init_data"})
 SHARE_EXCHANGE_ENDPOINT = "share_links.exchange_share_link"
@@ -84,8 +90,34 @@ async def check_rate() -> None:
     elif endpoint == SHARE_EXCHANGE_ENDPOINT:
         limits = limiter.limits.share_exchange_per_ip
         await limiter.check("share-exchange", address, limits, Policy.FAIL_CLOSED)
+    elif _verified_before(request.headers.get("Authorization")):
+        setattr(g, IP_COUNT_DEFERRED, address)
     else:
         await limiter.check("ip", address, limiter.limits.per_ip, Policy.FAIL_OPEN)
+
+
+def _verified_before(authorization: str | None) -> bool:
+    """Whether the request carries a bearer token this gateway has verified already."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return (
+        scheme.lower() == "bearer"
+        and bool(token)
+        and (gateway_state().keys.remembered(token) is not None)
+    )
+
+
+async def count_deferred_ip(response: Response) -> Response:
+    """Count the client IP of a request whose token was not verified after all."""
+    address = g.pop(IP_COUNT_DEFERRED, None)
+    if address is None:
+        return response
+    limiter = gateway_state().limiter
+    try:
+        await limiter.check("ip", address, limiter.limits.per_ip, Policy.FAIL_OPEN)
+    except APIError as refused:
+        return error_response(refused.status, refused.code, refused.message, refused.headers)
+    return response
 
 
 def install_guards(app: Quart, *, max_query_bytes: int, max_header_bytes: int) -> None:
@@ -95,3 +127,4 @@ def install_guards(app: Quart, *, max_query_bytes: int, max_header_bytes: int) -
         await check_body()
 
     app.before_request(guard)
+    app.after_request(count_deferred_ip)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from quart import current_app
+from quart import current_app, g
 
 from analyticbot.runtime.cache import create_redis
 from analyticbot.runtime.tokens import TokenKind
@@ -26,6 +26,9 @@ from gateway.resilience import AnalyticsGuard, CircuitBreaker, RecentAccess
 from gateway.team_peer import TeamPeer
 
 EXTENSION = "analyticbot_gateway"
+# Set on ``g`` by the rate guard (gateway/guards.py) for a request it leaves to
+# ``authenticate`` to count; ``authenticate`` takes it off once it counts the request.
+IP_COUNT_DEFERRED = "ip_count_deferred"
 
 
 @dataclass
@@ -183,6 +186,7 @@ async def authenticate(authorization: str | None, kinds: Iterable[TokenKind] = U
     state = gateway_state()
     token = bearer_token(authorization)
     principal = await state.keys.verify(token, kinds)
+    g.pop(IP_COUNT_DEFERRED, None)  # counted here, per user or link, instead
     limiter, limits = state.limiter, state.limiter.limits
     if principal.kind == "share":
         await limiter.check("share", principal.subject, limits.per_share_link, Policy.FAIL_OPEN)

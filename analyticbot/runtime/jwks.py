@@ -101,6 +101,11 @@ class JwksKeyRing:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
 
+    def remembered(self, token: str) -> Principal | None:
+        """``TokenVerifier.remembered``: a token already verified and not expired."""
+        verifier = self._verifier
+        return verifier.remembered(token) if verifier is not None else None
+
     async def verify(self, token: str, kinds: Iterable[TokenKind]) -> Principal:
         """The principal of a valid token of one of ``kinds``; Unauthenticated
         otherwise, Unavailable while no key set could be loaded.

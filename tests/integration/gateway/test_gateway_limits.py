@@ -83,6 +83,40 @@ async def test_each_client_ip_has_a_limit_behind_a_trusted_proxy(started: Any) -
         assert other.status_code == 401
 
 
+async def test_an_authenticated_read_counts_against_its_user_not_its_ip(
+    started: Any, peers: Peers
+) -> None:
+    async with started(rate_limit_per_ip="3/minute", trusted_proxy_count=1) as app:
+        client = app.test_client()
+        ip = {"X-Forwarded-For": some_ip()}
+        token = bearer(peers.token(some_user()))
+        # The first read verifies the token, so it counts per IP too; the next ones only
+        # per user (the user's limit is far off).
+        for _ in range(5):
+            assert (
+                await client.get("/api/v1/channels", headers={**ip, **token})
+            ).status_code == 200
+        forged = bearer(peers.token(some_user())[:-4] + "AAAA")
+        statuses = [
+            (await client.get("/api/v1/channels", headers={**ip, **forged})).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [401, 401, 429]
+
+
+async def test_a_known_token_on_a_route_that_never_verifies_it_counts_the_ip(
+    started: Any, peers: Peers
+) -> None:
+    async with started(rate_limit_per_ip="2/minute", trusted_proxy_count=1) as app:
+        client = app.test_client()
+        headers = {"X-Forwarded-For": some_ip(), **bearer(peers.token(some_user()))}
+        assert (await client.get("/api/v1/channels", headers=headers)).status_code == 200
+        assert (await client.get("/.well-known/jwks.json", headers=headers)).status_code == 200
+        refused = await client.get("/.well-known/jwks.json", headers=headers)
+        assert_rate_limited(refused, await refused.get_json(), window=60)
+        assert "Content-Security-Policy" in refused.headers
+
+
 async def test_forwarded_for_is_ignored_without_a_trusted_proxy(started: Any) -> None:
     async with started(rate_limit_per_ip="2/minute") as app:
         client = app.test_client()
