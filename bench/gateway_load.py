@@ -9,9 +9,11 @@ Two measurements per endpoint, each from another process than the gateway:
   from when it was due, so a stalled server shows up in p99 instead of slowing the load
   down (no coordinated omission).
 
-The dashboard read is the channel overview with an explicit period, which the analytics
-service answers from its Redis cache after the first call; each request still passes the
-gateway's token check, rate limit and auth's ``CheckAccess``.
+The dashboard read is the channel overview with an explicit period: analytics caches its
+answer in Redis after the first call, and the gateway keeps it in memory until analytics
+announces a change (gateway/answer_memo.py). Each request still passes the gateway's
+token check, its user's rate limit (a Redis round trip) and the access check (auth's
+answer, kept until a grant change is announced: gateway/access_cache.py).
 
 Beside the wrk figures, the CPU each of the stack's processes spent per request (from
 ``/proc``, pids from the stack's ``ports.json``): on a machine shared with other work

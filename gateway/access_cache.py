@@ -26,13 +26,13 @@ from collections.abc import Callable
 import redis.asyncio as redis
 
 from analyticbot.auth.v1 import auth_pb2
-from analyticbot.runtime.memo import MISSING, USER_PREFIX, Memo
-from gateway.announcements import Announcements
+from analyticbot.runtime.memo import MISSING, USER_PREFIX
+from gateway.announcements import HeardMemo
 
 Answer = auth_pb2.CheckAccessResponse
 
 
-class AccessCache:
+class AccessCache(HeardMemo[tuple[int, str], Answer]):
     """``CheckAccess`` answers per user, channel and permission."""
 
     def __init__(
@@ -46,38 +46,22 @@ class AccessCache:
         retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # user id -> (channel id, permission) -> auth's answer
-        self._answers: Memo[tuple[int, str], Answer] = Memo(
-            ttl_seconds=ttl_seconds, max_owners=max_users, clock=clock
-        )
-        self.relay = Announcements(
+        super().__init__(
             client,
             topic,
             prefix=USER_PREFIX,
-            forget=self.forget,
             what="grant changes",
             stale_seconds=stale_seconds,
+            ttl_seconds=ttl_seconds,
+            max_owners=max_users,
+            max_keys=1_000,
             retry_seconds=retry_seconds,
             clock=clock,
         )
         self.hits = 0
 
-    @property
-    def trusted(self) -> bool:
-        """Whether remembered answers may be served: subscribed, relay recently alive."""
-        return self.relay.trusted
-
-    @property
-    def generation(self) -> int:
-        """Take before asking auth, give back to ``put``."""
-        return self._answers.generation
-
     def get(self, user_id: int, channel_id: int, permission: str) -> Answer | None:
-        if not self.trusted:
-            if len(self._answers):
-                self.forget()
-            return None
-        answer = self._answers.get(user_id, (channel_id, permission))
+        answer = self.recall(user_id, (channel_id, permission))
         if answer is MISSING:
             return None
         self.hits += 1
@@ -87,17 +71,4 @@ class AccessCache:
         self, user_id: int, channel_id: int, permission: str, answer: Answer, generation: int
     ) -> None:
         """Remember auth's ``answer``, asked when ``generation`` was current."""
-        if self.trusted:
-            self._answers.put(user_id, (channel_id, permission), answer, generation)
-
-    def forget(self, user_id: int | None = None) -> None:
-        """Drop ``user_id``'s answers (everyone's when None); answers being asked now
-        are not remembered."""
-        self._answers.forget(user_id)
-
-    async def close(self) -> None:
-        await self.relay.close()
-
-    async def run(self) -> None:
-        """Listen to the relay until cancelled."""
-        await self.relay.run()
+        self.keep(user_id, (channel_id, permission), answer, generation)

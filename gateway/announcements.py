@@ -21,12 +21,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, Literal, TypeVar
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from analyticbot.runtime.memo import ALIVE, DEAF
+from analyticbot.runtime.memo import ALIVE, DEAF, MISSING, Memo, Missing
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +106,79 @@ class Announcements:
                 with contextlib.suppress(RedisError, OSError, TimeoutError):
                     await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
             await asyncio.sleep(self._retry)
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class HeardMemo(Generic[K, V]):
+    """Values per owner (``analyticbot.runtime.memo``), served only while a relay is
+    heard on ``topic`` and dropped on its announcements: the mechanism of the access
+    cache (owners are users) and of the answer memo (owners are channels)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        topic: str,
+        *,
+        prefix: str,
+        what: str,
+        stale_seconds: float,
+        ttl_seconds: float,
+        max_owners: int,
+        max_keys: int,
+        retry_seconds: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._values: Memo[K, V] = Memo(
+            ttl_seconds=ttl_seconds, max_owners=max_owners, max_keys=max_keys, clock=clock
+        )
+        self.relay = Announcements(
+            client,
+            topic,
+            prefix=prefix,
+            forget=self.forget,
+            what=what,
+            stale_seconds=stale_seconds,
+            retry_seconds=retry_seconds,
+            clock=clock,
+        )
+
+    @property
+    def trusted(self) -> bool:
+        """Whether what is kept may be served: subscribed, relay recently alive."""
+        return self.relay.trusted
+
+    @property
+    def generation(self) -> int:
+        """Take before reading a value elsewhere, give back to ``keep``."""
+        return self._values.generation
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def recall(self, owner: int, key: K) -> V | Literal[Missing.MISSING]:
+        """The kept value, or ``MISSING`` (also whenever the relay is not heard)."""
+        if not self.trusted:
+            if len(self._values):
+                self.forget()
+            return MISSING
+        return self._values.get(owner, key)
+
+    def keep(self, owner: int, key: K, value: V, generation: int) -> None:
+        """Keep ``value``, read when ``generation`` was current (nothing if untrusted)."""
+        if self.trusted:
+            self._values.put(owner, key, value, generation)
+
+    def forget(self, owner: int | None = None) -> None:
+        """Drop ``owner``'s values (everyone's when None); values being read now are
+        not kept."""
+        self._values.forget(owner)
+
+    async def close(self) -> None:
+        await self.relay.close()
+
+    async def run(self) -> None:
+        """Listen to the relay until cancelled."""
+        await self.relay.run()

@@ -28,8 +28,8 @@ from collections.abc import Callable
 import redis.asyncio as redis
 from google.protobuf.message import Message
 
-from analyticbot.runtime.memo import CHANNEL_PREFIX, MISSING, Memo
-from gateway.announcements import Announcements
+from analyticbot.runtime.memo import CHANNEL_PREFIX, MISSING
+from gateway.announcements import HeardMemo
 from gateway.metrics import ANALYTICS_READS
 
 # The reads analytics answers from its Redis cache when the period has an end
@@ -45,7 +45,7 @@ def memoizable(method: str, request: Message) -> bool:
     return method in MEMOIZED_READS and request.HasField("period_end")
 
 
-class AnswerMemo:
+class AnswerMemo(HeardMemo[tuple[str, bytes], Message]):
     """Analytics' answers per channel and request, while analytics is heard."""
 
     def __init__(
@@ -60,41 +60,22 @@ class AnswerMemo:
         retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # channel id -> (method, serialized request) -> answer
-        self._answers: Memo[tuple[str, bytes], Message] = Memo(
-            ttl_seconds=ttl_seconds,
-            max_owners=max_channels,
-            max_keys=max_per_channel,
-            clock=clock,
-        )
-        self.relay = Announcements(
+        super().__init__(
             client,
             topic,
             prefix=CHANNEL_PREFIX,
-            forget=self.forget,
             what="invalidated answers",
             stale_seconds=stale_seconds,
+            ttl_seconds=ttl_seconds,
+            max_owners=max_channels,
+            max_keys=max_per_channel,
             retry_seconds=retry_seconds,
             clock=clock,
         )
 
-    @property
-    def trusted(self) -> bool:
-        return self.relay.trusted
-
-    @property
-    def generation(self) -> int:
-        """Take before asking analytics, give back to ``put``."""
-        return self._answers.generation
-
     def get(self, channel_id: int, method: str, request: bytes) -> Message | None:
         """The kept answer (never to be modified), or None: ask analytics."""
-        if not self.trusted:
-            if len(self._answers):
-                self.forget()
-            _ASKED.inc()
-            return None
-        answer = self._answers.get(channel_id, (method, request))
+        answer = self.recall(channel_id, (method, request))
         if answer is MISSING:
             _ASKED.inc()
             return None
@@ -105,17 +86,4 @@ class AnswerMemo:
         self, channel_id: int, method: str, request: bytes, answer: Message, generation: int
     ) -> None:
         """Keep analytics' ``answer``, asked when ``generation`` was current."""
-        if self.trusted:
-            self._answers.put(channel_id, (method, request), answer, generation)
-
-    def forget(self, channel_id: int | None = None) -> None:
-        """Drop the channel's answers (every channel's when None); answers being asked
-        now are not kept."""
-        self._answers.forget(channel_id)
-
-    async def close(self) -> None:
-        await self.relay.close()
-
-    async def run(self) -> None:
-        """Listen to analytics' announcements until cancelled."""
-        await self.relay.run()
+        self.keep(channel_id, (method, request), answer, generation)
