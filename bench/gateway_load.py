@@ -73,12 +73,25 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
-def wrk(url: str, token: str | None, seconds: int, connections: int) -> Figures:
-    """wrk, closed loop: 2 threads, ``connections`` connections."""
+def wrk(
+    url: str, token: str | None, seconds: int, connections: int, paths: list[str] | None = None
+) -> Figures:
+    """wrk, closed loop: 2 threads, ``connections`` connections; with ``paths``, each
+    request takes the next of them in turn (a Lua script) instead of ``url``'s."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if paths:
+            listed = ", ".join(json.dumps(path) for path in paths)
+            script.write(
+                f"local paths = {{{listed}}}\nlocal i = 0\n"
+                "request = function()\n  i = i % #paths + 1\n"
+                '  return wrk.format("GET", paths[i])\nend\n'
+            )
+            script.flush()
+            command[1:1] = ["-s", script.name]
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     percent = dict(re.findall(r"^\s*(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.MULTILINE))
     assert set(percent) == {"50", "99"}, out
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -182,20 +195,37 @@ def main() -> None:
     stack = start_stack(database, redis_url, folder, free_port())
     try:
         token = stack.login()
-        channel = wait_until_caught_up(stack.url, token, wait_for_channels(stack, token))
+        channels = wait_for_channels(stack, token)
+        channel = wait_until_caught_up(stack.url, token, channels)
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=7)
         query = f"start={start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
         dashboard = f"{stack.url}/api/v1/channels/{channel}/overview?{query}"
         trivial = f"{stack.url}/healthz"
+        # Many dashboards: every channel, each over one of 24 weeks ending an hour apart,
+        # so concurrent requests rarely ask the same question.
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        many = [
+            f"/api/v1/channels/{each}/overview?start={(week_end - timedelta(days=7)):{stamp}}"
+            f"&end={week_end:{stamp}}"
+            for each in channels
+            for week_end in (end - timedelta(hours=h) for h in range(24))
+        ]
         asyncio.run(open_loop(dashboard, token, 20, 1))  # warm the cache
+        for path in many:  # and the many dashboards' (analytics caches each in Redis)
+            httpx.get(stack.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         print("| endpoint | load | req/s | p50 ms | p99 ms | errors |")
         print("|---|---|---:|---:|---:|---:|", flush=True)
         pids = json.loads((folder / "ports.json").read_text())["pids"]
         closed, cpu = {}, {}
-        for name, url, bearer in (("/healthz", trivial, None), ("overview", dashboard, token)):
+        runs = (
+            ("/healthz", trivial, None, None),
+            ("overview", dashboard, token, None),
+            (f"overview, {len(many)} URLs", dashboard, token, many),
+        )
+        for name, url, bearer, paths in runs:
             before = cpu_seconds(pids)
-            closed[name] = wrk(url, bearer, args.seconds, args.connections)
+            closed[name] = wrk(url, bearer, args.seconds, args.connections, paths)
             after = cpu_seconds(pids)
             requests = closed[name].throughput * args.seconds
             cpu[name] = {p: 1000 * (after[p] - before[p]) / requests for p in pids}
@@ -203,8 +233,11 @@ def main() -> None:
         for name, url, bearer in (("/healthz", trivial, None), ("overview", dashboard, token)):
             figures = asyncio.run(open_loop(url, bearer, args.rate, args.seconds))
             print(_row(name, f"open {args.rate:,.0f}/s", figures), flush=True)
-        ratio = closed["overview"].throughput / closed["/healthz"].throughput
-        print(f"\noverview / /healthz throughput (wrk, closed loop): {ratio:.2f}x\n")
+        print()
+        for name in list(closed)[1:]:
+            ratio = closed[name].throughput / closed["/healthz"].throughput
+            print(f"{name} / /healthz throughput (wrk, closed loop): {ratio:.2f}x")
+        print()
         names = sorted(pids)
         print("| CPU ms per request (wrk) | " + " | ".join(names) + " |")
         print("|---|" + "---:|" * len(names))
