@@ -20,11 +20,6 @@ request, so that revoking a link takes effect on the next one (decisions.md).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-import redis.asyncio as redis
-
 from analyticbot.auth.v1 import auth_pb2
 from analyticbot.runtime.memo import MISSING, USER_PREFIX
 from gateway.announcements import HeardMemo
@@ -35,37 +30,12 @@ Answer = auth_pb2.CheckAccessResponse
 class AccessCache(HeardMemo[tuple[int, str], Answer]):
     """``CheckAccess`` answers per user, channel and permission."""
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        topic: str,
-        *,
-        stale_seconds: float = 3.0,
-        ttl_seconds: float = 60.0,
-        max_users: int = 50_000,
-        retry_seconds: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            client,
-            topic,
-            prefix=USER_PREFIX,
-            what="grant changes",
-            stale_seconds=stale_seconds,
-            ttl_seconds=ttl_seconds,
-            max_owners=max_users,
-            max_keys=1_000,
-            retry_seconds=retry_seconds,
-            clock=clock,
-        )
-        self.hits = 0
+    PREFIX = USER_PREFIX
+    WHAT = "grant changes"
 
     def get(self, user_id: int, channel_id: int, permission: str) -> Answer | None:
         answer = self.recall(user_id, (channel_id, permission))
-        if answer is MISSING:
-            return None
-        self.hits += 1
-        return answer
+        return None if answer is MISSING else answer
 
     def put(
         self, user_id: int, channel_id: int, permission: str, answer: Answer, generation: int

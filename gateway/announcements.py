@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Hashable
-from typing import Generic, Literal, TypeVar
+from typing import ClassVar, Generic, Literal, TypeVar
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -115,31 +115,34 @@ V = TypeVar("V")
 class HeardMemo(Generic[K, V]):
     """Values per owner (``analyticbot.runtime.memo``), served only while a relay is
     heard on ``topic`` and dropped on its announcements: the mechanism of the access
-    cache (owners are users) and of the answer memo (owners are channels)."""
+    cache (owners are users) and of the answer memo (owners are channels). A subclass
+    names its relay's owner ``PREFIX``, what it hears (``WHAT``, for the logs) and how
+    many values one owner may have (``MAX_KEYS``)."""
+
+    PREFIX: ClassVar[str]
+    WHAT: ClassVar[str]
+    MAX_KEYS: ClassVar[int] = 1_000
 
     def __init__(
         self,
         client: redis.Redis,
         topic: str,
         *,
-        prefix: str,
-        what: str,
-        stale_seconds: float,
-        ttl_seconds: float,
-        max_owners: int,
-        max_keys: int,
-        retry_seconds: float,
-        clock: Callable[[], float],
+        stale_seconds: float = 3.0,
+        ttl_seconds: float = 60.0,
+        max_owners: int = 50_000,
+        retry_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._values: Memo[K, V] = Memo(
-            ttl_seconds=ttl_seconds, max_owners=max_owners, max_keys=max_keys, clock=clock
+            ttl_seconds=ttl_seconds, max_owners=max_owners, max_keys=self.MAX_KEYS, clock=clock
         )
         self.relay = Announcements(
             client,
             topic,
-            prefix=prefix,
+            prefix=self.PREFIX,
             forget=self.forget,
-            what=what,
+            what=self.WHAT,
             stale_seconds=stale_seconds,
             retry_seconds=retry_seconds,
             clock=clock,

@@ -22,10 +22,6 @@ access decision is never kept with the answer.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-import redis.asyncio as redis
 from google.protobuf.message import Message
 
 from analyticbot.runtime.memo import CHANNEL_PREFIX, MISSING
@@ -48,30 +44,9 @@ def memoizable(method: str, request: Message) -> bool:
 class AnswerMemo(HeardMemo[tuple[str, bytes], Message]):
     """Analytics' answers per channel and request, while analytics is heard."""
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        topic: str,
-        *,
-        stale_seconds: float = 3.0,
-        ttl_seconds: float = 60.0,
-        max_channels: int = 50_000,
-        max_per_channel: int = 256,
-        retry_seconds: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            client,
-            topic,
-            prefix=CHANNEL_PREFIX,
-            what="invalidated answers",
-            stale_seconds=stale_seconds,
-            ttl_seconds=ttl_seconds,
-            max_owners=max_channels,
-            max_keys=max_per_channel,
-            retry_seconds=retry_seconds,
-            clock=clock,
-        )
+    PREFIX = CHANNEL_PREFIX
+    WHAT = "invalidated answers"
+    MAX_KEYS = 256  # requests kept per channel
 
     def get(self, channel_id: int, method: str, request: bytes) -> Message | None:
         """The kept answer (never to be modified), or None: ask analytics."""
