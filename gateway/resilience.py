@@ -175,9 +175,9 @@ class AnalyticsGuard:
         self._shared = SharedReads() if share_reads else None
         self._memo = memo
 
-    def _key(self, method: str, request: Message) -> str:
-        digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
-        return f"{self._prefix}{method}:{digest[:32]}"
+    def _key(self, method: str, request: bytes) -> str:
+        """The Redis key of a stale copy, also the key of a shared call."""
+        return f"{self._prefix}{method}:{hashlib.sha256(request).hexdigest()[:32]}"
 
     async def call(
         self,
@@ -193,17 +193,19 @@ class AnalyticsGuard:
         # Stale copies, shared calls and kept answers skip analytics' own authorization:
         # only for a request whose caller auth has just allowed on the channel.
         checked = cached and _access_checked(request)
+        # The request serialized once: the memo's key, and the digest of the others.
+        asked = request.SerializeToString(deterministic=True) if cached else b""
         memo = self._memo if checked and memoizable(method, request) else None
         if memo is not None:
             channel_id: int = getattr(request, "channel_id")  # noqa: B009 (checked above)
-            asked = request.SerializeToString(deterministic=True)
             kept = memo.get(channel_id, method, asked)
             if kept is not None:
                 return cast(Resp, kept)
             generation = memo.generation
+        key = self._key(method, asked) if cached else ""
         shared = self._shared if checked else None
         if not self.breaker.allow():
-            if checked and (stale := await self._stale(method, request, response)) is not None:
+            if checked and (stale := await self._stale(key, response)) is not None:
                 return stale
             raise APIError(
                 503,
@@ -215,26 +217,25 @@ class AnalyticsGuard:
             if shared is None:
                 answer = await send()
             else:
-                key = self._key(method, request)
                 answer = response.FromString(await shared.read(key, lambda: _serialized(send)))
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in _FAILURES:
                 self.breaker.success()
                 raise
             self.breaker.failure()
-            if checked and (stale := await self._stale(method, request, response)) is not None:
+            if checked and (stale := await self._stale(key, response)) is not None:
                 return stale
             raise
         self.breaker.success()
         if memo is not None:
             memo.put(channel_id, method, asked, answer, generation)
         if cached:
-            self._remember(self._key(method, request), answer)
+            self._remember(key, answer)
         return answer
 
-    async def _stale(self, method: str, request: Message, response: type[Resp]) -> Resp | None:
+    async def _stale(self, key: str, response: type[Resp]) -> Resp | None:
         try:
-            data = await self._redis.get(self._key(method, request))
+            data = await self._redis.get(key)
         except _REDIS_ERRORS as exc:
             log.warning("stale copy unavailable: %s", type(exc).__name__)
             return None
