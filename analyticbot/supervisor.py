@@ -28,17 +28,12 @@ from analyticbot.embedded import EmbeddedStores, start_postgres, start_redis
 from analyticbot.runtime.errors import ConfigError
 from analyticbot.runtime.logging import configure_logging
 from analyticbot.runtime.migrate import migrate_url
+from analyticbot.runtime.ports import listen_ports
 
 log = logging.getLogger("analyticbot.supervisor")
 
 _MAX_BACKOFF = 10.0
 _STOP_TIMEOUT = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _persistent_secret(path: Path) -> str:
@@ -119,8 +114,11 @@ def _environments(
 ) -> dict[str, dict[str, str]]:
     """The environment of each service process: its port, its peers, and in development
     the simulator and a development bot token that the login signs with."""
-    ports = {name: _free_port() for name in ("collector", "analytics", "auth")}
-    metrics = {name: _free_port() for name in ("collector", "analytics", "auth", "bot")}
+    # Seven distinct ports, none the HTTP port, none that an outgoing connection can take
+    # before the service binds it (see analyticbot.runtime.ports).
+    chosen = iter(listen_ports(7, exclude=[http_port]))
+    ports = {name: next(chosen) for name in ("collector", "analytics", "auth")}
+    metrics = {name: next(chosen) for name in ("collector", "analytics", "auth", "bot")}
     development = base["ANALYTICBOT_ENV"] == "development"
     common = {
         **base,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from analyticbot.runtime.ports import listen_port
 from tests.support import ROOT, drop_database, fresh_database
 
 STARTUP_TIMEOUT = 90.0
@@ -37,9 +37,8 @@ CHROMIUM_ARGS = [
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port for a stack's gateway: one no outgoing connection can take before it binds."""
+    return listen_port()
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from analyticbot.runtime.ports import listen_ports
 from tests.support import ROOT
 
 SERVICES = {
@@ -27,12 +27,6 @@ SERVICES = {
     "collector": "analyticbot.collector.v1.CollectorService",
     "analytics": "analyticbot.analytics.v1.AnalyticsService",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -75,7 +69,7 @@ def processes(
 ) -> Iterator[dict[str, tuple[int, subprocess.Popen[bytes]]]]:
     folder = tmp_path_factory.mktemp("serve")
     keys = folder / "keys.json"
-    ports = {name: _free_port() for name in SERVICES}
+    ports = dict(zip(SERVICES, listen_ports(len(SERVICES)), strict=True))
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
