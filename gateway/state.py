@@ -92,14 +92,14 @@ class GatewayState:
         if settings.answer_memo:
             self.answer_memo = AnswerMemo(
                 create_redis(settings.redis_url.get_secret_value(), connect_timeout=1.0),
-                settings.answers_topic,
+                settings.redis_name(settings.answers_topic),
                 ttl_seconds=settings.answer_memo_seconds,
             )
         self.guard = AnalyticsGuard(
             create_redis(
                 settings.redis_url.get_secret_value(), connect_timeout=0.25, command_timeout=0.25
             ),
-            prefix=f"{settings.stale_key_prefix}:",
+            prefix=settings.redis_name(f"{settings.stale_key_prefix}:"),
             ttl_seconds=settings.stale_ttl_seconds,
             breaker=CircuitBreaker(
                 threshold=settings.breaker_threshold, open_seconds=settings.breaker_open_seconds
@@ -122,12 +122,12 @@ class GatewayState:
         if settings.access_cache:
             self.access_cache = AccessCache(
                 create_redis(settings.redis_url.get_secret_value(), connect_timeout=1.0),
-                settings.grants_topic,
+                settings.redis_name(settings.grants_topic),
                 stale_seconds=settings.access_cache_stale_seconds,
             )
         self._export_links = ExportLinks(
             create_redis(settings.redis_url.get_secret_value(), connect_timeout=1.0),
-            prefix=settings.export_link_key_prefix,
+            prefix=settings.redis_name(settings.export_link_key_prefix),
             ttl_seconds=settings.export_link_ttl_seconds,
         )
         self._limiter = RateLimiter(
@@ -140,7 +140,7 @@ class GatewayState:
                 share_exchange_per_ip=settings.rate_limit_share_exchange_per_ip,
                 share_exchange_per_link=settings.rate_limit_share_exchange_per_link,
             ),
-            key_prefix=settings.rate_limit_key_prefix,
+            key_prefix=settings.redis_name(settings.rate_limit_key_prefix),
             timeout_seconds=settings.rate_limit_redis_timeout_seconds,
             backoff_seconds=settings.rate_limit_backoff_seconds,
         )

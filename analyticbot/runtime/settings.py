@@ -38,6 +38,14 @@ class BaseServiceSettings(BaseSettings):
     # Redis pub/sub topic on which analytics announces the channels whose cached answers
     # it dropped (services/analytics/cache.py, gateway/answer_memo.py).
     answers_topic: str = "ab:answers:changed"
+    # Put in front of every Redis key, stream and topic the product uses (``<ns>:name``),
+    # so that several deployments, or test stacks, can share one Redis without reading
+    # one another's caches, events or announcements. Empty: the names as documented.
+    redis_namespace: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$")
+
+    def redis_name(self, name: str) -> str:
+        """``name`` inside this deployment's Redis namespace."""
+        return f"{self.redis_namespace}:{name}" if self.redis_namespace else name
 
     @property
     def is_development(self) -> bool:

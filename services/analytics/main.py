@@ -53,11 +53,11 @@ def build_worker(
     """The ingest stream consumer of this replica."""
     return IngestWorker(
         client,
-        stream=settings.ingest_stream,
+        stream=settings.redis_name(settings.ingest_stream),
         group=settings.consumer_group,
         consumer=f"{socket.gethostname()}-{os.getpid()}",
         cache=cache,
-        alerts=AlertEngine(pool, client, stream=settings.alerts_stream),
+        alerts=AlertEngine(pool, client, stream=settings.redis_name(settings.alerts_stream)),
         stall_check_seconds=settings.stall_check_seconds,
     )
 
@@ -89,11 +89,11 @@ async def main() -> None:
     )
     cache = ResponseCache(
         client,
-        prefix=settings.cache_prefix,
+        prefix=settings.redis_name(settings.cache_prefix),
         ttl_seconds=settings.cache_ttl_seconds,
-        topic=settings.answers_topic,
+        topic=settings.redis_name(settings.answers_topic),
     )
-    hub = EventHub(client, topic_prefix=settings.channel_topic_prefix)
+    hub = EventHub(client, topic_prefix=settings.redis_name(settings.channel_topic_prefix))
     grants = grant_cache(
         pool, settings.database_url.get_secret_value(), settings.grant_cache_seconds
     )
@@ -104,7 +104,13 @@ async def main() -> None:
         asyncio.create_task(worker.run()),
         asyncio.create_task(worker.announce()),
         asyncio.create_task(
-            watch_streams(client, (settings.ingest_stream, settings.alerts_stream))
+            watch_streams(
+                client,
+                (
+                    settings.redis_name(settings.ingest_stream),
+                    settings.redis_name(settings.alerts_stream),
+                ),
+            )
         ),
     ]
     if grants.listens:

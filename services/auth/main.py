@@ -94,7 +94,7 @@ async def main() -> None:
     client = create_redis(settings.redis_url.get_secret_value())
     background = []
     if grants.listens:
-        relay = GrantRelay(grants, client, settings.grants_topic)
+        relay = GrantRelay(grants, client, settings.redis_name(settings.grants_topic))
         background = [asyncio.create_task(grants.run()), asyncio.create_task(relay.run())]
     try:
         server = build(build_service(settings, pool, grants), port=settings.grpc_port)

@@ -120,7 +120,7 @@ async def main() -> None:
             bot=bot,
             limits=limits,
             links=links,
-            stream=settings.alerts_stream,
+            stream=settings.redis_name(settings.alerts_stream),
             group=settings.alerts_group,
             consumer=settings.consumer_name,
             claim_idle_seconds=settings.claim_idle_seconds,

@@ -29,16 +29,27 @@ INGEST_STREAM = "ab:events:ingest"
 STREAM_MAXLEN = 100_000
 
 
-def channel_topic(channel_id: int) -> str:
+CHANNEL_TOPIC_PREFIX = "ab:events:channel:"
+
+
+def channel_topic(channel_id: int, prefix: str = CHANNEL_TOPIC_PREFIX) -> str:
     """The pub/sub channel of one Telegram channel's events."""
-    return f"ab:events:channel:{channel_id}"
+    return f"{prefix}{channel_id}"
 
 
 class EventPublisher:
-    """Publishes ingest events to Redis."""
+    """Publishes ingest events to Redis (under the names given, which a deployment's
+    Redis namespace may prefix)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        stream: str = INGEST_STREAM,
+        topic_prefix: str = CHANNEL_TOPIC_PREFIX,
+    ) -> None:
         self._redis = client
+        self._stream = stream
+        self._topic_prefix = topic_prefix
 
     async def publish(self, channel_id: int, kind: EventKind, at: datetime) -> None:
         """Append to the stream and publish to the channel's topic, in one round trip."""
@@ -46,10 +57,10 @@ class EventPublisher:
         payload = json.dumps({"channel_id": channel_id, "kind": kind, "at": stamp})
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xadd(
-                INGEST_STREAM,
+                self._stream,
                 {"channel_id": str(channel_id), "kind": kind, "at": stamp},
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
-            pipe.publish(channel_topic(channel_id), payload)
+            pipe.publish(channel_topic(channel_id, self._topic_prefix), payload)
             await pipe.execute()

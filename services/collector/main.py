@@ -32,7 +32,7 @@ from services.collector.account_pool import AccountPool
 from services.collector.auth import CollectorAuth
 from services.collector.clock import Clock, SimClock, SystemClock, utc_now
 from services.collector.config import CollectorSettings, load_collector_settings
-from services.collector.events import EventPublisher
+from services.collector.events import CHANNEL_TOPIC_PREFIX, INGEST_STREAM, EventPublisher
 from services.collector.grpc_api import SERVICE_NAME, CollectorServicer
 from services.collector.metrics import watch_queue
 from services.collector.mtproto import MtprotoClient, connect_telethon, disconnect_telethon
@@ -83,7 +83,12 @@ async def build(
     owner: str | None = None,
 ) -> CollectorApp:
     """Wire the collector from its parts; the server is bound but not started."""
-    collector = Collector(source, clock, EventPublisher(redis_client))
+    events = EventPublisher(
+        redis_client,
+        stream=settings.redis_name(INGEST_STREAM),
+        topic_prefix=settings.redis_name(CHANNEL_TOPIC_PREFIX),
+    )
+    collector = Collector(source, clock, events)
     servicer = CollectorServicer(pool, collector, auth)
     server = build_server(
         [

@@ -48,6 +48,13 @@ class Stack:
     data_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    # This stack's Redis namespace (ANALYTICBOT_REDIS_NAMESPACE): stacks on one machine
+    # share its Redis, and must not read one another's caches, events or rate limits.
+    namespace: str
+
+    def redis_name(self, name: str) -> str:
+        """A documented Redis name (``ab:events:ingest``) as this stack uses it."""
+        return f"{self.namespace}:{name}"
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
@@ -69,16 +76,21 @@ def start_stack(
     data_dir: Path,
     port: int,
     extra_env: dict[str, str] | None = None,
+    namespace: str | None = None,
 ) -> Stack:
+    """``analyticbot run`` on ``port``, ready; its Redis names in ``namespace`` (a new
+    one unless given: a second run of the same deployment passes the first's)."""
     log_path = data_dir / "run.log"
+    namespace = namespace or f"ab-e2e-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "ANALYTICBOT_ENV": "development",
         "ANALYTICBOT_LOG_LEVEL": "INFO",
-        # Every stack counts its own sign-ins: runs on one machine share one Redis.
-        "ANALYTICBOT_RATE_LIMIT_KEY_PREFIX": f"ab-e2e-{uuid.uuid4().hex[:8]}",
+        # Runs on one machine share one Redis: every stack keeps its own names there
+        # (caches, streams, topics, and the sign-ins it counts).
+        "ANALYTICBOT_REDIS_NAMESPACE": namespace,
         # The browser tests sign in many users from one IP; the limiter itself is tested
         # in tests/integration/gateway.
         "ANALYTICBOT_RATE_LIMIT_AUTH_PER_IP": "1000/minute",
@@ -104,7 +116,7 @@ def start_stack(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    stack = Stack(f"http://127.0.0.1:{port}", database_url, data_dir, log_path, process)
+    stack = Stack(f"http://127.0.0.1:{port}", database_url, data_dir, log_path, process, namespace)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:

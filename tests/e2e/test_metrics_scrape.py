@@ -97,6 +97,11 @@ def _has(samples: Iterable[tuple[str, dict[str, str]]], name: str, labels: dict[
     return any(n == name and labels.items() <= got.items() for n, got in samples)
 
 
+def _in_namespace(stack: Stack, labels: dict[str, str]) -> dict[str, str]:
+    """The labels with a stream's documented name as this stack's Redis names it."""
+    return {k: stack.redis_name(v) if k == "stream" else v for k, v in labels.items()}
+
+
 def _use_the_app(stack: Stack) -> None:
     """What a Mini App launch does: sign in, list channels, open one channel (once the
     development user has been granted the simulated channels)."""
@@ -132,7 +137,7 @@ def test_every_process_exposes_the_named_series(stack: Stack) -> None:
             problems += [
                 f"{service}: no sample {name}{labels}"
                 for name, labels in SAMPLED[service]
-                if not _has(samples, name, labels)
+                if not _has(samples, name, _in_namespace(stack, labels))
             ]
         return problems
 

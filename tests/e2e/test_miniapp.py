@@ -367,13 +367,13 @@ async def publish_subscribers(stack: Stack, redis_url: str, subscribers: int) ->
     try:
         stamp = at.isoformat()
         await client.xadd(
-            "ab:events:ingest",
+            stack.redis_name("ab:events:ingest"),
             {"channel_id": str(CHANNEL), "kind": "subscribers", "at": stamp},
             maxlen=100_000,
             approximate=True,
         )
         payload = {"channel_id": CHANNEL, "kind": "subscribers", "at": stamp}
-        await client.publish(f"ab:events:channel:{CHANNEL}", json.dumps(payload))
+        await client.publish(stack.redis_name(f"ab:events:channel:{CHANNEL}"), json.dumps(payload))
     finally:
         await client.aclose()
 

@@ -42,7 +42,8 @@ def _run_twice(database_url: str, redis_url: str, tmp_path: Path) -> None:
         assert stop_stack(first) == 0, first.logs()
     assert before, "the first run tracked no channels"
 
-    second = start_stack(database_url, redis_url, tmp_path, free_port())
+    # The same deployment again: the same database, data folder and Redis names.
+    second = start_stack(database_url, redis_url, tmp_path, free_port(), namespace=first.namespace)
     try:
         # The signing keys and the development bot token live in the data folder, so a
         # token from the first run is still valid and the same channels are there.

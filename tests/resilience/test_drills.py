@@ -84,10 +84,14 @@ def end_outage(
     return time.monotonic() - restarted
 
 
-def _stream_ids(url: str) -> dict[str, list[str]]:
-    client = redis.Redis.from_url(url, decode_responses=True)
+def _stream_ids(drill_stack: DrillStack) -> dict[str, list[str]]:
+    """Every entry id of the stack's streams, by documented stream name."""
+    client = redis.Redis.from_url(drill_stack.redis.url, decode_responses=True)
     try:
-        return {s: [str(entry) for entry, _ in client.xrange(s) or []] for s in STREAMS}
+        return {
+            s: [str(entry) for entry, _ in client.xrange(drill_stack.stack.redis_name(s)) or []]
+            for s in STREAMS
+        }
     finally:
         client.close()
 
@@ -96,7 +100,7 @@ def test_redis_outage_reports_not_serving_and_recovers_with_no_stream_entry_lost
     drill_stack: DrillStack, plan: DrillPlan, tmp_path: Path
 ) -> None:
     warm(drill_stack)
-    before = _stream_ids(drill_stack.redis.url)
+    before = _stream_ids(drill_stack)
     load = Load(drill_stack, plan.outage_seconds + 10, plan.rate, tmp_path / "load.json")
     time.sleep(2)
     drill_stack.redis.stop()
@@ -109,7 +113,7 @@ def test_redis_outage_reports_not_serving_and_recovers_with_no_stream_entry_lost
     assert statuses(drill_stack, ("auth",)) == {"auth": "SERVING"}  # auth needs no Redis
     recovery = end_outage(drill_stack, drill_stack.redis, plan, stopped)
     records = load.records()
-    after = _stream_ids(drill_stack.redis.url)
+    after = _stream_ids(drill_stack)
     lost = sum(len(set(before[s]) - set(after[s])) for s in STREAMS)
     duplicated = sum(len(after[s]) - len(set(after[s])) for s in STREAMS)
     tail = [r for r in records if r["t"] > records[-1]["t"] - 2]

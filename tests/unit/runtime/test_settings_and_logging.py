@@ -41,6 +41,19 @@ def test_settings_are_frozen_and_secrets_hidden(monkeypatch: pytest.MonkeyPatch)
         settings.log_level = "DEBUG"
 
 
+def test_redis_names_live_in_the_deployments_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
+    monkeypatch.setenv("REDIS_URL", "redis://r")
+    plain = load_settings(CommonSettings)
+    assert plain.redis_name("ab:events:ingest") == "ab:events:ingest"
+    monkeypatch.setenv("ANALYTICBOT_REDIS_NAMESPACE", "staging-2")
+    assert load_settings(CommonSettings).redis_name("ab:alerts") == "staging-2:ab:alerts"
+    # A namespace that would split or glob a name is refused at start.
+    monkeypatch.setenv("ANALYTICBOT_REDIS_NAMESPACE", "a:b*")
+    with pytest.raises(ConfigError, match="ANALYTICBOT_REDIS_NAMESPACE"):
+        load_settings(CommonSettings)
+
+
 def test_logs_are_json_with_secrets_masked(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("testsvc", secrets=["123456:ABCDEF-token"])
     try:
