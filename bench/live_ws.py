@@ -6,10 +6,9 @@ The stack is ``analyticbot run`` as a user starts it (``tests/e2e/conftest.start
 simulated channels, development login) on a fresh database created from
 ``DATABASE_URL`` (else ``postgresql://postgres@127.0.0.1:5432/postgres``) and dropped at
 the end. Redis is a ``redis-server`` of this run's own on a free port unless
-``--redis-url`` names one: pub/sub topics are global to a Redis server (not per database
-number) and the collector's topic names are fixed, so another stack on the machine's
-Redis (an e2e run, ``bench.gateway_load``) would push its simulator's events for the same
-channel ids into this stack's analytics.
+``--redis-url`` names one, so that no other work on the machine's Redis competes with the
+fan-out being timed. (Every stack also has its own ``ANALYTICBOT_REDIS_NAMESPACE``; before
+it had, another stack's simulator pushed events for the same channel ids into this one.)
 
 What is measured, on the development channel 9_000_000_000:
 
