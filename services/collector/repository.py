@@ -66,26 +66,42 @@ _CHANNEL_COLUMNS = "id AS channel_id, username, title, time_zone, tracked_since,
 async def upsert_channel(
     conn: Conn, info: ChannelInfo, time_zone: str | None, now: datetime
 ) -> tuple[ChannelRow, bool]:
-    """Track ``info`` (or refresh and resume it); returns the row and whether it is new."""
-    try:
-        row = await conn.fetchrow(
-            f"""INSERT INTO channels AS c
-                    (id, username, title, time_zone, tracked_since, updated_at)
-                VALUES ($1, $2, $3, coalesce($4, 'UTC'), $5, $5)
-                ON CONFLICT (id) DO UPDATE SET
-                    username = EXCLUDED.username, title = EXCLUDED.title,
-                    time_zone = coalesce($4, c.time_zone), paused = false, updated_at = $5
-                RETURNING {_CHANNEL_COLUMNS}, (xmax = 0) AS created""",
-            info.channel_id,
-            info.username,
-            info.title,
-            time_zone,
-            now,
-        )
-    except asyncpg.UniqueViolationError as exc:
-        raise ChannelConflict(
-            f"another tracked channel already uses the username @{info.username}"
-        ) from exc
+    """Track ``info`` (or refresh and resume it); returns the row and whether it is new.
+
+    Two trackers of one new channel at once (two collector replicas, two admins adding it)
+    both insert: the second waits for the first, and PostgreSQL may then report the clash
+    on the username's unique index instead of taking the ``ON CONFLICT (id)`` path. So a
+    username clash with the same channel is retried once (inside a savepoint, so that a
+    caller's transaction survives the failed attempt); only another channel holding the
+    username is a conflict."""
+    row = None
+    for attempt in range(2):
+        try:
+            async with conn.transaction():
+                row = await conn.fetchrow(
+                    f"""INSERT INTO channels AS c
+                            (id, username, title, time_zone, tracked_since, updated_at)
+                        VALUES ($1, $2, $3, coalesce($4, 'UTC'), $5, $5)
+                        ON CONFLICT (id) DO UPDATE SET
+                            username = EXCLUDED.username, title = EXCLUDED.title,
+                            time_zone = coalesce($4, c.time_zone), paused = false,
+                            updated_at = $5
+                        RETURNING {_CHANNEL_COLUMNS}, (xmax = 0) AS created""",
+                    info.channel_id,
+                    info.username,
+                    info.title,
+                    time_zone,
+                    now,
+                )
+            break
+        except asyncpg.UniqueViolationError as exc:
+            holder = await conn.fetchval(
+                "SELECT id FROM channels WHERE lower(username) = lower($1)", info.username
+            )
+            if holder != info.channel_id or attempt > 0:
+                raise ChannelConflict(
+                    f"another tracked channel already uses the username @{info.username}"
+                ) from exc
     assert row is not None
     await conn.execute(
         """INSERT INTO collection_state (channel_id, next_run_at) VALUES ($1, $2)

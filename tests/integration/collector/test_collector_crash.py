@@ -10,9 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
+import pytest
 import redis.asyncio as redis
 
 from services.collector.repository import Conn
@@ -22,9 +24,28 @@ from tests.support import ROOT
 WORKER = "tests.integration.collector.crash_worker"
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test() -> Iterator[None]:
+    """Kill the workers a test started and left running (a failed assertion mid-test):
+    one left behind would go on collecting the session database's due channels, other
+    tests' included, and fail them too."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
 def _start(database_url: str, redis_url: str, owner: str, lease: float, seed: int,
            numbers: list[int]) -> subprocess.Popen[str]:  # fmt: skip
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", WORKER, database_url, redis_url, owner, str(lease), str(seed)]
         + [str(n) for n in numbers],
         cwd=ROOT,
@@ -33,6 +54,8 @@ def _start(database_url: str, redis_url: str, owner: str, lease: float, seed: in
         stderr=subprocess.PIPE,
         text=True,
     )
+    _STARTED.append(process)
+    return process
 
 
 def _wait_ready(process: subprocess.Popen[str]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -11,7 +12,7 @@ import redis.asyncio as redis
 
 from services.collector import repository as repo
 from services.collector.clock import ManualClock
-from services.collector.domain import ChannelNotTracked, dedupe_posts
+from services.collector.domain import ChannelConflict, ChannelInfo, ChannelNotTracked, dedupe_posts
 from services.collector.events import INGEST_STREAM, channel_topic
 from services.collector.repository import Conn, UpsertMethod
 from services.collector.service import BatchResult, Collector
@@ -264,3 +265,32 @@ async def test_untracked_channel_cannot_be_collected(
     async with pool.acquire() as conn:
         with pytest.raises(ChannelNotTracked):
             await collector.backfill_page(conn, channel_id)
+
+
+async def test_tracking_one_new_channel_twice_at_once_creates_it_once(
+    pool: asyncpg.Pool, unique_id: int
+) -> None:
+    """Two trackers of one new channel at the same moment (two replicas, two admins): one
+    creates it, the other finds it; neither is told another channel holds the username.
+    Before the retry, about one such pair in twelve failed with ChannelConflict."""
+    now = datetime.now(UTC)
+    async with pool.acquire() as first, pool.acquire() as second:
+        for k in range(100):
+            info = ChannelInfo(unique_id + k, f"race_{unique_id}_{k}", "Race")
+            rows = await asyncio.gather(
+                repo.upsert_channel(first, info, None, now),
+                repo.upsert_channel(second, info, "Europe/Berlin", now),
+            )
+            assert sorted(created for _row, created in rows) == [False, True]
+    # A different channel with a taken username is still refused, and changes nothing.
+    clash = ChannelInfo(unique_id + 100, f"RACE_{unique_id}_0", "Impostor")
+    async with pool.acquire() as conn:
+        with pytest.raises(ChannelConflict):
+            await repo.upsert_channel(conn, clash, None, now)
+        holder = await conn.fetchval(
+            "SELECT id FROM channels WHERE lower(username) = lower($1)", clash.username
+        )
+        missing = await conn.fetchval(
+            "SELECT count(*) FROM channels WHERE id = $1", clash.channel_id
+        )
+    assert (holder, missing) == (unique_id, 0)
