@@ -3,7 +3,8 @@ for the login and the exchange of a share link.
 
 Counting is the ``limits`` package's sliding window counter (two integers per key and
 window, one atomic Lua script per hit) over the ``redis.asyncio`` client the rest of the
-stack uses. A refused request is 429 ``RATE_LIMITED`` with ``Retry-After`` in whole
+stack uses; the hits of concurrent requests share one round trip
+(``gateway.rate_counts``). A refused request is 429 ``RATE_LIMITED`` with ``Retry-After`` in whole
 seconds (at least 1).
 
 When Redis cannot answer, each class of endpoint has its own policy:
@@ -38,6 +39,7 @@ from redis.exceptions import RedisError
 
 from gateway.errors import APIError
 from gateway.metrics import RATE_LIMIT_STORAGE_ERRORS, RATE_LIMITED
+from gateway.rate_counts import SlidingWindowCounts
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,7 @@ class RateLimiter:
             connection_pool=pool,
         )
         self._strategy = SlidingWindowCounterRateLimiter(storage)
+        self._counts = SlidingWindowCounts(self._client, key_prefix)
         self._backoff = backoff_seconds
         self._clock = clock
         self._down_until: float | None = None
@@ -152,7 +155,7 @@ class RateLimiter:
             return
         try:
             for item in items:
-                if not await self._strategy.hit(item, scope, identity):
+                if not await self._counts.hit(item, scope, identity):
                     stats = await self._strategy.get_window_stats(item, scope, identity)
                     RATE_LIMITED.labels(scope).inc()
                     raise rate_limited(stats.reset_time - time.time())
