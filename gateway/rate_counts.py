@@ -50,10 +50,13 @@ class SlidingWindowCounts:
     async def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
         """True if one more request fits ``item``'s limit (and is now counted)."""
         key = f"{self._prefix}:{{{item.key_for(*identifiers)}}}"
-        decided = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        decided = loop.create_future()
         self._waiting.append(_Hit((f"{key}/-1", key), (item.amount, item.get_expiry(), 1), decided))
-        if self._sending is None:
-            self._sending = asyncio.create_task(self._send())
+        sending = self._sending
+        # A sender left on another (closed) event loop would never send these.
+        if sending is None or sending.done() or sending.get_loop() is not loop:
+            self._sending = loop.create_task(self._send())
         return bool(await decided)
 
     async def _send(self) -> None:
