@@ -43,7 +43,7 @@ class SlidingWindowCounts:
     def __init__(self, client: redis.Redis, key_prefix: str) -> None:
         self._client = client
         self._prefix = key_prefix
-        self._sha = hashlib.sha1(_SCRIPT).hexdigest()  # noqa: S324 - Redis names scripts so
+        self._sha = hashlib.sha1(_SCRIPT).hexdigest()  # noqa: S324 - EVALSHA names a script by its SHA-1
         self._waiting: list[_Hit] = []
         self._sending: asyncio.Task[None] | None = None
 
