@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import redis.asyncio as redis
 from prometheus_client import Counter
+from redis.exceptions import ResponseError
 
 from analyticbot.runtime.memo import CHANNEL_PREFIX
+from analyticbot.runtime.redis_batch import RedisBatch
 
 CACHE_LOOKUPS = Counter(
     "analytics_cache_lookups_total", "Response cache lookups by result", ["method", "result"]
@@ -50,6 +52,8 @@ class ResponseCache:
         self._ttl = ttl_seconds
         self.topic = topic
         self._put = client.register_script(_PUT_IF_SAME_EPOCH)
+        # Lookups of concurrent calls share round trips (a hit is the whole call).
+        self._lookups = RedisBatch(client)
 
     def _key(self, channel_id: int) -> str:
         return f"{self._prefix}{channel_id}"
@@ -59,13 +63,13 @@ class ResponseCache:
 
     async def get(self, channel_id: int, method: str, request: bytes) -> tuple[bytes | None, str]:
         """The cached response (or None) and the channel's epoch to hand to ``put``."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self._key(channel_id), method.encode() + request)
-            pipe.get(self._epoch_key(channel_id))
-            value, epoch = await pipe.execute()
-        CACHE_LOOKUPS.labels(method, "hit" if value is not None else "miss").inc()
-        hit = value.encode() if isinstance(value, str) else value
-        return hit, _text(epoch) if epoch is not None else "0"
+        value, epoch = await self._lookups.run(
+            ("HGET", self._key(channel_id), method.encode() + request),
+            ("GET", self._epoch_key(channel_id)),
+        )
+        hit, stamp = _bytes(value), _bytes(epoch)
+        CACHE_LOOKUPS.labels(method, "hit" if hit is not None else "miss").inc()
+        return hit, stamp.decode() if stamp is not None else "0"
 
     async def put(
         self, channel_id: int, method: str, request: bytes, response: bytes, epoch: str
@@ -88,5 +92,11 @@ class ResponseCache:
             await pipe.execute()
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _bytes(reply: object) -> bytes | None:
+    """A string reply as bytes (the client may decode replies), None as None; a command
+    Redis refused raises its error."""
+    if isinstance(reply, ResponseError):
+        raise reply
+    if reply is None or isinstance(reply, bytes):
+        return reply
+    return str(reply).encode()
