@@ -11,7 +11,7 @@ GEN_STAMP := gen/.stamp
 MINIAPP_SRC := $(shell find miniapp/src miniapp/index.html miniapp/package.json miniapp/tsconfig.json miniapp/vite.config.ts -type f 2>/dev/null)
 MINIAPP_STAMP := miniapp/dist/.stamp
 
-.PHONY: help setup run test test-resilience lint fmt proto miniapp clean bench system-deps tools
+.PHONY: help setup run test test-resilience lint fmt proto miniapp clean bench bench-deps system-deps tools
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -89,6 +89,10 @@ test: setup system-deps lint ## lint, then every test against real PostgreSQL an
 test-resilience: setup ## resilience drills in full; prints each drill's figures
 	ANALYTICBOT_FULL_DRILLS=1 $(BIN)/pytest -q -s tests/resilience \
 	  tests/integration/collector/test_collector_crash.py tests/integration/bot/test_bot_crash.py
+
+bench-deps: system-deps ## also the load generators only benchmarks use (h2load)
+	@command -v h2load >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client >/dev/null; }
 
 bench: setup ## run the benchmarks and rewrite docs/benchmarks.md
 	$(BIN)/python -m bench
