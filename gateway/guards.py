@@ -26,6 +26,7 @@ from quart import Quart, Response, current_app, g, request
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
 from gateway.errors import APIError, error_response
+from gateway.keys import parse_bearer
 from gateway.ratelimit import Policy, client_address
 from gateway.state import IP_COUNT_DEFERRED, gateway_state
 
@@ -98,13 +99,8 @@ async def check_rate() -> None:
 
 def _verified_before(authorization: str | None) -> bool:
     """Whether the request carries a bearer token this gateway has verified already."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    return (
-        scheme.lower() == "bearer"
-        and bool(token)
-        and (gateway_state().keys.remembered(token) is not None)
-    )
+    token = parse_bearer(authorization)
+    return token is not None and gateway_state().keys.remembered(token) is not None
 
 
 async def count_deferred_ip(response: Response) -> Response:

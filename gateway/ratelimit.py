@@ -4,8 +4,8 @@ for the login and the exchange of a share link.
 Counting is the ``limits`` package's sliding window counter (two integers per key and
 window, one atomic Lua script per hit) over the ``redis.asyncio`` client the rest of the
 stack uses; the hits of concurrent requests share one round trip
-(``gateway.rate_counts``). A refused request is 429 ``RATE_LIMITED`` with ``Retry-After`` in whole
-seconds (at least 1).
+(``gateway.rate_counts``). A refused request is 429 ``RATE_LIMITED`` with
+``Retry-After`` in whole seconds (at least 1).
 
 When Redis cannot answer, each class of endpoint has its own policy:
 
