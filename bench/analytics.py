@@ -57,7 +57,6 @@ from analyticbot.runtime.tokens import SigningKey, TokenSigner
 from services.analytics import posts_repository, repository
 from services.analytics.auth import Authorizer, KeyRing
 from services.analytics.cache import ResponseCache
-from services.analytics.curves import CURVE_AGES
 from services.analytics.engagement import ERR_WINDOW
 from services.analytics.events import EventHub
 from services.analytics.main import build
@@ -435,7 +434,6 @@ def sql_calls(pool: asyncpg.Pool, target: Target) -> dict[str, Call]:
                 cid,
                 published - BASELINE_WINDOW,
                 published,
-                list(CURVE_AGES),
             )
 
     async def best_time(_: int) -> object:

@@ -72,35 +72,12 @@ ORDER BY p.published_at, p.id
 ROLLUP_AGES = frozenset((timedelta(hours=12), timedelta(hours=24), timedelta(hours=48)))
 
 # Each live post of channel $1 published in [$2, $3) with, of its samples from publication
-# on, only those views(p, a) reads for some age a of $4 (ascending, distinct): the last at
-# or before published_at + a and the first at or after it. width_bucket counts the targets
-# at or before a moment (a binary search), so a sample is kept when a target lies in
-# (previous sample, it] or in [it, next sample). One pass over the post's own index range;
-# the other samples never leave the server.
+# on, only those views(p, a) reads for the ages of curves.CURVE_AGES: the last at or before
+# published_at + a and the first at or after it, kept on the posts row by the triggers of
+# migrations/0012 (curve_*; NULL for a post without samples). No snapshot is read.
 POST_CURVES_SQL = """
-SELECT p.published_at, p.last_checked_at, s.sample_at, s.sample_views
+SELECT p.published_at, p.last_checked_at, p.curve_sampled_at, p.curve_views
 FROM posts AS p
-CROSS JOIN LATERAL (
-    SELECT array_agg(p.published_at + a.age ORDER BY a.age) AS targets
-    FROM unnest($4::interval[]) AS a (age)
-) AS t
-LEFT JOIN LATERAL (
-    SELECT array_agg(w.sampled_at ORDER BY w.sampled_at) AS sample_at,
-           array_agg(w.views ORDER BY w.sampled_at) AS sample_views
-    FROM (
-        SELECT ps.sampled_at, ps.views,
-               lag(ps.sampled_at) OVER o AS previous_at,
-               lead(ps.sampled_at) OVER o AS next_at
-        FROM post_snapshots AS ps
-        WHERE ps.post_id = p.id AND ps.sampled_at >= p.published_at
-        WINDOW o AS (ORDER BY ps.sampled_at)
-    ) AS w
-    WHERE width_bucket(w.sampled_at, t.targets)
-              > coalesce(width_bucket(w.previous_at, t.targets), 0)
-       OR coalesce(width_bucket(w.next_at - interval '1 microsecond', t.targets),
-                   cardinality(t.targets))
-              > width_bucket(w.sampled_at - interval '1 microsecond', t.targets)
-) AS s ON true
 WHERE p.channel_id = $1
   AND p.published_at >= $2
   AND p.published_at < $3
@@ -198,17 +175,13 @@ def record_from_row(row: Any) -> PostRecord:
 
 
 async def post_curves(
-    conn: Connection,
-    channel_id: int,
-    start: datetime,
-    end: datetime,
-    ages: Sequence[timedelta],
+    conn: Connection, channel_id: int, start: datetime, end: datetime
 ) -> list[PostViews]:
     """Each live post of the channel published in ``[start, end)`` with the samples
-    ``views(p, a)`` needs for each of ``ages`` (enough for ``reach.views_at_age`` at those
-    ages, not a full curve)."""
-    rows = await conn.fetch(POST_CURVES_SQL, channel_id, start, end, sorted(set(ages)))
-    # One post's samples come from its primary key: distinct moments, in order.
+    ``views(p, a)`` needs at each age of ``curves.CURVE_AGES`` (enough for
+    ``reach.views_at_ages`` at those ages, not a full curve)."""
+    rows = await conn.fetch(POST_CURVES_SQL, channel_id, start, end)
+    # Kept distinct and in order by the rollup.
     return [
         PostViews(
             published_at=published_at,

@@ -248,7 +248,6 @@ async def get_post(
             channel_id,
             record.published_at - BASELINE_WINDOW,
             record.published_at,
-            curves.CURVE_AGES,
         )
     columns = curves.curve_views(baseline)
     known = [Fraction(*value) for value in columns[curves.CURVE_AGES.index(DAY)]]

@@ -1,5 +1,6 @@
-"""The median curve's query ships only the samples views(p, a) reads at the ages asked:
-views at every age from those equal views from all of a post's samples."""
+"""The median curve's query ships only the samples views(p, a) reads at the curve's ages,
+kept on the posts row by migrations/0012: views at every age from those equal views from
+all of a post's samples."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ async def test_curve_query_keeps_every_sample_the_ages_read(
     # A fixed dataset: the share of samples the query keeps depends on the draw
     # (0.33-0.47 over 25 seeds, past 0.5 in a rare one), and this one keeps 0.42.
     draw = random.Random(20250301)
-    ages = sorted({*curves.CURVE_AGES, timedelta(hours=24), timedelta(minutes=1)})
+    ages = curves.CURVE_AGES
     full: list[PostViews] = []
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO channels (id, title) VALUES ($1, 'Curves')", channel_id)
@@ -61,7 +62,7 @@ async def test_curve_query_keeps_every_sample_the_ages_read(
                 )
             )
         shipped = await posts_repository.post_curves(
-            conn, channel_id, START, START + timedelta(days=30), ages
+            conn, channel_id, START, START + timedelta(days=30)
         )
     assert [post.published_at for post in shipped] == [post.published_at for post in full]
     for kept, every in zip(shipped, full, strict=True):
@@ -69,3 +70,10 @@ async def test_curve_query_keeps_every_sample_the_ages_read(
         assert len(kept.samples) <= 2 * len(ages)
     # The query leaves most samples on the server.
     assert sum(len(p.samples) for p in shipped) < sum(len(p.samples) for p in full) / 2
+
+
+async def test_the_rollup_keeps_the_samples_of_the_curve_ages(pool: asyncpg.Pool) -> None:
+    """migrations/0012 names the ages in SQL; they are the ages the service reads."""
+    async with pool.acquire() as conn:
+        ages = await conn.fetchval("SELECT post_curve_ages()")
+    assert tuple(ages) == curves.CURVE_AGES

@@ -1,4 +1,4 @@
-"""The posts' rollup columns (migrations/0010) equal what probing post_snapshots gives,
+"""The posts' rollup columns (migrations/0010 and 0012) equal what probing post_snapshots gives,
 whatever order and batches the snapshots arrive in, and after deletions."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 
+from services.analytics.curves import CURVE_AGES
 from services.analytics.repository import Connection
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
@@ -86,3 +88,102 @@ async def test_rollup_follows_inserts_in_any_order_and_deletes(
         assert await stored(conn, post_id) == expected(START, written)
         await conn.execute("DELETE FROM post_snapshots WHERE post_id = $1", post_id)
         assert await stored(conn, post_id) == expected(START, [])
+
+
+def expected_curve(
+    published_at: datetime, rows: list[tuple[datetime, int]]
+) -> tuple[list[datetime] | None, list[int] | None]:
+    """migrations/0012 by its definition: of the samples from publication on, the last
+    at or before and the first at or after published_at + a for each curve age."""
+    after = sorted(r for r in rows if r[0] >= published_at)
+    kept: set[tuple[datetime, int]] = set()
+    for age in CURVE_AGES:
+        mark = published_at + age
+        before = [r for r in after if r[0] <= mark]
+        later = [r for r in after if r[0] >= mark]
+        kept.update(before[-1:])
+        kept.update(later[:1])
+    if not kept:
+        return None, None
+    ordered = sorted(kept)
+    return [at for at, _ in ordered], [views for _, views in ordered]
+
+
+async def stored_curve(
+    conn: Connection, post_id: int
+) -> tuple[list[datetime] | None, list[int] | None]:
+    row = await conn.fetchrow(
+        "SELECT curve_sampled_at, curve_views FROM posts WHERE id = $1", post_id
+    )
+    assert row is not None
+    at, views = row["curve_sampled_at"], row["curve_views"]
+    return (None if at is None else list(at)), (None if views is None else list(views))
+
+
+@pytest.mark.parametrize("order", ["in time order", "shuffled"])
+async def test_curve_rollup_follows_inserts_updates_and_deletes(
+    pool: asyncpg.Pool, channel_id: int, order: str
+) -> None:
+    """In time order, as the collector samples, each sample may extend the kept ones;
+    shuffled, late samples arrive before earlier ones."""
+    draw = random.Random(20251126)
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO channels (id, title) VALUES ($1, 'Curve')", channel_id)
+        post_id = await conn.fetchval(
+            "INSERT INTO posts (channel_id, message_id, published_at) VALUES ($1, 1, $2)"
+            " RETURNING id",
+            channel_id,
+            START,
+        )
+        assert await stored_curve(conn, post_id) == (None, None)
+        # Before publication, exactly on ages, between them and long after the last one
+        # (168 h), in batches.
+        minutes = {-90, 60, 360, 1440, 10_080, *draw.sample(range(1, 30_000), 60)}
+        rows = sorted((START + timedelta(minutes=m), 7 * max(m, 0) + m % 5) for m in minutes)
+        if order == "shuffled":
+            draw.shuffle(rows)
+        written: list[tuple[datetime, int]] = []
+        while rows:
+            batch = rows[: draw.randint(1, 5)]
+            rows = rows[len(batch) :]
+            await conn.executemany(
+                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+                " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
+                [(post_id, at, views) for at, views in batch],
+            )
+            written += batch
+            assert await stored_curve(conn, post_id) == expected_curve(START, written)
+        kept, _ = expected_curve(START, written)
+        assert kept is not None
+        assert kept[-1] >= START + CURVE_AGES[-1]
+        # A sample after the last kept one, which is past every age: nothing moves.
+        late = (kept[-1] + timedelta(minutes=1), 1)
+        if late[0] not in {at for at, _ in written}:
+            await conn.execute(
+                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+                " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
+                post_id,
+                *late,
+            )
+            written.append(late)
+            assert await stored_curve(conn, post_id) == expected_curve(START, written)
+        # A kept sample's views corrected in place.
+        await conn.execute(
+            "UPDATE post_snapshots SET views = views + 1000 WHERE post_id = $1 AND sampled_at = $2",
+            post_id,
+            kept[3],
+        )
+        written = [(at, views + 1000 if at == kept[3] else views) for at, views in written]
+        assert await stored_curve(conn, post_id) == expected_curve(START, written)
+        # Deleting kept samples (the last one past every age among them) brings in the
+        # neighbours.
+        gone = [kept[-1], kept[5], kept[1]]
+        await conn.execute(
+            "DELETE FROM post_snapshots WHERE post_id = $1 AND sampled_at = ANY($2)",
+            post_id,
+            gone,
+        )
+        written = [r for r in written if r[0] not in gone]
+        assert await stored_curve(conn, post_id) == expected_curve(START, written)
+        await conn.execute("DELETE FROM post_snapshots WHERE post_id = $1", post_id)
+        assert await stored_curve(conn, post_id) == (None, None)
