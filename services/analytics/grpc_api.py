@@ -31,6 +31,7 @@ from services.analytics import alerts_repository, export, posts_service, service
 from services.analytics.alerts import DEFAULT_THRESHOLDS
 from services.analytics.auth import Authorizer
 from services.analytics.cache import ResponseCache
+from services.analytics.curve_baselines import CurveBaselines
 from services.analytics.domain import Period
 from services.analytics.events import EventHub
 from services.analytics.live import SharedAnswers
@@ -94,6 +95,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         self._cache = cache
         self._clock = clock
         self.shared = SharedAnswers()
+        self.curve_baselines = CurveBaselines()
 
     async def _allow(self, context: Context, channel_id: int, permission: Permission) -> Principal:
         """The caller, once allowed ``permission`` on the channel."""
@@ -238,16 +240,28 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     ) -> posts_pb2.GetPostResponse:
         """A post in detail."""
         await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
+        channel_id = request.channel_id
 
         async def compute() -> posts_pb2.GetPostResponse:
+            columns = self._curve_columns(channel_id)
             async with self._pool.acquire() as conn:
                 detail = await posts_service.get_post(
-                    conn, request.channel_id, request.message_id, now=self._clock()
+                    conn, channel_id, request.message_id, now=self._clock(), curve_columns=columns
                 )
             return post_detail_to_proto(detail)
 
         key = ("post", request.channel_id, request.message_id)
         return await self._shared(key, request.channel_id, compute)
+
+    def _curve_columns(self, channel_id: int) -> posts_service.CurveColumns | None:
+        """The median curve's values kept between post details, under the channel's
+        version taken now, before any transaction that reads them; None without a
+        listening hub, when nothing could be known to be fresh."""
+        version = None if self._hub is None else self._hub.version(channel_id)
+        if version is None:
+            return None
+        baselines = self.curve_baselines
+        return lambda conn, start, end: baselines.columns(conn, channel_id, start, end, version)
 
     async def GetBestTime(
         self, request: series_pb2.GetBestTimeRequest, context: Context

@@ -7,7 +7,7 @@ import binascii
 import enum
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -34,7 +34,7 @@ from services.analytics.performance import (
     performance_indexes,
     rating,
 )
-from services.analytics.reach import REACH_HORIZONS, post_reaches, views_at_age
+from services.analytics.reach import REACH_HORIZONS, Ratio, post_reaches, views_at_age
 from services.analytics.service import check_channel_id
 
 DAY = timedelta(hours=24)
@@ -231,11 +231,21 @@ class PostDetail:
     median_curve: list[curves.CurvePoint]
 
 
+CurveColumns = Callable[[repository.Connection, datetime, datetime], Awaitable[list[list[Ratio]]]]
+"""``curves.curve_views`` of the channel's posts published in ``[start, end)``."""
+
+
 async def get_post(
-    conn: repository.Connection, channel_id: int, message_id: int, *, now: datetime
+    conn: repository.Connection,
+    channel_id: int,
+    message_id: int,
+    *,
+    now: datetime,
+    curve_columns: CurveColumns | None = None,
 ) -> PostDetail:
     """The post ``message_id``: every metric, its view curve, and the channel's median
-    curve over the 30 days before it."""
+    curve over the 30 days before it (its values from ``curve_columns`` when given, kept
+    between calls by ``curve_baselines.CurveBaselines``; read here otherwise)."""
     check_channel_id(channel_id)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         if await repository.get_channel(conn, channel_id) is None:
@@ -243,13 +253,13 @@ async def get_post(
         record = await posts_repository.get_post(conn, channel_id, message_id)
         if record is None:
             raise PostNotFound(channel_id, message_id)
-        baseline = await posts_repository.post_curves(
-            conn,
-            channel_id,
-            record.published_at - BASELINE_WINDOW,
-            record.published_at,
-        )
-    columns = curves.curve_views(baseline)
+        start, end = record.published_at - BASELINE_WINDOW, record.published_at
+        if curve_columns is not None:
+            columns = await curve_columns(conn, start, end)
+        else:
+            columns = curves.curve_views(
+                await posts_repository.post_curves(conn, channel_id, start, end)
+            )
     known = [Fraction(*value) for value in columns[curves.CURVE_AGES.index(DAY)]]
     index = performance_index_exact(views_at_age(record.views, DAY), known)
     return PostDetail(

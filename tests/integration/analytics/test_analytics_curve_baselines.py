@@ -1,0 +1,218 @@
+"""The median curve's values kept between post details (services/analytics/curve_baselines):
+equal to reading them afresh for any window, read again only for the days a window
+lacks, and never used under another version, past their age or beyond the memory bound."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import redis.asyncio as redis
+
+from analyticbot.analytics.v1 import analytics_pb2_grpc, posts_pb2
+from services.analytics import curves, posts_repository
+from services.analytics.curve_baselines import CurveBaselines
+from services.analytics.events import EventHub
+from services.analytics.reach import Ratio
+from services.analytics.repository import Connection
+from tests.integration.analytics.dataset import X, seed, t
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+async def history(pool: asyncpg.Pool, channel_id: int) -> list[int]:
+    """~160 posts over 40 days at uneven moments (some on midnight exactly, some deleted),
+    each with 0-12 samples over 10 days; returns the post ids."""
+    draw = random.Random(20251126)
+    ids = []
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO channels (id, title) VALUES ($1, 'Baselines')", channel_id)
+        for message_id in range(1, 161):
+            published = START + timedelta(minutes=draw.randrange(0, 40 * 24 * 60))
+            if message_id % 17 == 0:
+                published = published.replace(hour=0, minute=0)
+            deleted = published + timedelta(days=1) if message_id % 23 == 0 else None
+            post_id = await conn.fetchval(
+                "INSERT INTO posts (channel_id, message_id, published_at, last_checked_at,"
+                " deleted_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                channel_id,
+                message_id,
+                published,
+                published + timedelta(hours=draw.randint(0, 200)),
+                deleted,
+            )
+            minutes = sorted(draw.sample(range(-60, 14_400), draw.randint(0, 12)))
+            await conn.executemany(
+                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+                " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
+                [
+                    (post_id, published + timedelta(minutes=m), 3 * max(m, 0) + m % 7)
+                    for m in minutes
+                ],
+            )
+            ids.append(post_id)
+    return ids
+
+
+async def fresh(conn: Connection, channel_id: int, start: datetime, end: datetime) -> list:
+    return curves.curve_views(await posts_repository.post_curves(conn, channel_id, start, end))
+
+
+def windows(count: int) -> list[tuple[datetime, datetime]]:
+    """Post detail's windows (30 days before a moment), on and off midnight."""
+    draw = random.Random(7)
+    ends = [START + timedelta(days=d) for d in (0, 1, 30, 31, 41)]
+    ends += [START + timedelta(minutes=draw.randrange(0, 42 * 24 * 60)) for _ in range(count)]
+    return [(end - timedelta(days=30), end) for end in ends]
+
+
+async def test_kept_values_equal_fresh_ones_and_days_are_read_once(
+    pool: asyncpg.Pool, channel_id: int
+) -> None:
+    await history(pool, channel_id)
+    baselines = CurveBaselines()
+    async with pool.acquire() as conn:
+        for start, end in windows(40):
+            kept = await baselines.columns(conn, channel_id, start, end, (1, 0))
+            assert kept == await fresh(conn, channel_id, start, end), (start, end)
+        read = baselines.days_read
+        spans = windows(40)
+        touched = (max(end for _, end in spans) - min(start for start, _ in spans)).days + 1
+        assert read <= touched  # each day a window touches, read once
+        for start, end in windows(40):
+            assert await baselines.columns(conn, channel_id, start, end, (1, 0)) == await fresh(
+                conn, channel_id, start, end
+            )
+        assert baselines.days_read == read
+        assert await baselines.columns(conn, channel_id, START, START, (1, 0)) == [
+            [] for _ in curves.CURVE_AGES
+        ]
+
+
+async def test_another_version_or_age_reads_again(pool: asyncpg.Pool, channel_id: int) -> None:
+    ids = await history(pool, channel_id)
+    clock = [0.0]
+    baselines = CurveBaselines(max_age_seconds=60, monotonic=lambda: clock[0])
+    start, end = START, START + timedelta(days=30)
+    async with pool.acquire() as conn:
+        before = await baselines.columns(conn, channel_id, start, end, (1, 0))
+        # A committed refresh moves views(q, a) of every post of the window.
+        await conn.execute(
+            "UPDATE post_snapshots SET views = views + 1 WHERE post_id = ANY($1)", ids
+        )
+        after = await fresh(conn, channel_id, start, end)
+        assert after != before
+        # The values were read under (1, 0): that version still gets them.
+        assert await baselines.columns(conn, channel_id, start, end, (1, 0)) == before
+        # The event, or a reconnection of the hub, changes the version.
+        assert await baselines.columns(conn, channel_id, start, end, (1, 1)) == after
+        assert await baselines.columns(conn, channel_id, start, end, (2, 1)) == after
+        await conn.execute(
+            "UPDATE post_snapshots SET views = views + 1 WHERE post_id = ANY($1)", ids
+        )
+        clock[0] = 59.0
+        assert await baselines.columns(conn, channel_id, start, end, (2, 1)) == after
+        clock[0] = 61.0
+        assert await baselines.columns(conn, channel_id, start, end, (2, 1)) == await fresh(
+            conn, channel_id, start, end
+        )
+
+
+async def test_memory_is_bounded_by_posts(pool: asyncpg.Pool, channel_id: int) -> None:
+    await history(pool, channel_id)
+    baselines = CurveBaselines(max_posts=30)
+    async with pool.acquire() as conn:
+        for start, end in windows(10):
+            kept: list[list[Ratio]] = await baselines.columns(conn, channel_id, start, end, (1, 0))
+            assert kept == await fresh(conn, channel_id, start, end)
+            assert baselines.posts <= 30
+
+
+async def test_hub_version_needs_a_subscription_and_changes_on_reconnect(
+    redis_url: str, prefix: str
+) -> None:
+    name = f"hub-{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(redis_url, client_name=name)
+    admin = redis.Redis.from_url(redis_url)
+    hub = EventHub(client, topic_prefix=f"{prefix}channel:")
+    assert hub.version(7) is None
+    task = asyncio.create_task(hub.run())
+    try:
+        await asyncio.wait_for(hub.ready.wait(), 10)
+        first = hub.version(7)
+        assert first is not None
+        await admin.publish(
+            f"{prefix}channel:7",
+            json.dumps({"channel_id": "7", "kind": "refresh", "at": START.isoformat()}),
+        )
+        for _ in range(200):
+            if hub.version(7) != first:
+                break
+            await asyncio.sleep(0.02)
+        evented = hub.version(7)
+        assert evented == (first[0], first[1] + 1)
+        # The subscription is cut: events published meanwhile are lost, so nothing read
+        # before may be used after.
+        for entry in await admin.client_list():
+            if entry.get("name") == name and int(entry.get("psub", 0)):
+                await admin.client_kill_filter(_id=entry["id"])
+        for _ in range(500):
+            version = hub.version(7)
+            if version is not None and version[0] > first[0]:
+                break
+            await asyncio.sleep(0.02)
+        version = hub.version(7)
+        assert version is not None
+        assert version[0] > first[0]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+        await admin.aclose()
+
+
+async def test_post_detail_follows_a_committed_refresh(
+    stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub,
+    pool: asyncpg.Pool,
+    channel_id: int,
+    redis_client: redis.Redis,
+    prefix: str,
+    hub: EventHub,
+) -> None:
+    """The median curve served from kept values moves with the next ingest event."""
+    await seed(pool, channel_id)
+    await asyncio.wait_for(hub.ready.wait(), 10)  # values are kept only while it listens
+    request = posts_pb2.GetPostRequest(channel_id=channel_id, message_id=X)
+    median = {
+        p.age_seconds // 3600: p.views.value
+        for p in (await stub.GetPost(request)).channel_median_curve
+    }
+    assert median[24] == 300
+    # q3 (the median at 24 h, 300 views) is refreshed: 300 -> 450 at +24 h.
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE post_snapshots SET views = 450 FROM posts WHERE posts.id = post_id"
+            " AND posts.channel_id = $1 AND posts.published_at = $2"
+            " AND sampled_at = $2 + interval '24 hours'",
+            channel_id,
+            t(3),
+        )
+    before = hub.generation(channel_id)
+    fields = {"channel_id": str(channel_id), "kind": "refresh", "at": t(14).isoformat()}
+    await redis_client.publish(f"{prefix}channel:{channel_id}", json.dumps(fields))
+    for _ in range(200):
+        if hub.generation(channel_id) > before:
+            break
+        await asyncio.sleep(0.02)
+    median = {
+        p.age_seconds // 3600: p.views.value
+        for p in (await stub.GetPost(request)).channel_median_curve
+    }
+    # q1..q5 at 24 h: 100, 200, 450, 400, 500 -> 400.
+    assert median[24] == 400
