@@ -46,7 +46,9 @@ def body(statements: str) -> str:
     )
 
 
-async def populate(pool: asyncpg.Pool, per_kind: int, draw: random.Random) -> dict[str, list]:
+async def populate(
+    pool: asyncpg.Pool, per_kind: int, draw: random.Random
+) -> dict[str, list[asyncpg.Record]]:
     """Young and old posts with the collector's cadence of samples (denser when young)."""
     async with pool.acquire() as conn:
         await conn.execute(
@@ -82,7 +84,7 @@ async def populate(pool: asyncpg.Pool, per_kind: int, draw: random.Random) -> di
 
 
 async def page(
-    pool: asyncpg.Pool, posts: list, at: datetime, views: int, draw: random.Random
+    pool: asyncpg.Pool, posts: list[asyncpg.Record], at: datetime, views: int, draw: random.Random
 ) -> float:
     chosen = draw.sample(posts, PAGE)
     data = [

@@ -59,7 +59,9 @@ async def history(pool: asyncpg.Pool, channel_id: int) -> list[int]:
     return ids
 
 
-async def fresh(conn: Connection, channel_id: int, start: datetime, end: datetime) -> list:
+async def fresh(
+    conn: Connection, channel_id: int, start: datetime, end: datetime
+) -> list[list[Ratio]]:
     return curves.curve_views(await posts_repository.post_curves(conn, channel_id, start, end))
 
 
