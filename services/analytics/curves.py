@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
+from typing import NamedTuple
 
 from services.analytics.domain import Metric, PostViews, UnavailableReason
-from services.analytics.performance import MIN_BASELINE_POSTS, median_of_ratios
+from services.analytics.performance import MIN_BASELINE_POSTS, as_float, median_of_ratios
 from services.analytics.reach import Ratio, views_at_ages
 
 # Ascending (views_at_ages visits them in order).
@@ -22,11 +24,13 @@ CURVE_AGES = tuple(timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 72, 168)
 
 @dataclass(frozen=True, slots=True)
 class CurvePoint:
-    """The channel's median views at one age, over ``posts`` posts."""
+    """The channel's median views at one age, over ``posts`` posts (``exact``: the
+    median as a fraction, None where it is not enough data)."""
 
     age: timedelta
     views: Metric
     posts: int
+    exact: Fraction | None = None
 
 
 def view_curve(post: PostViews) -> list[tuple[timedelta, int]]:
@@ -42,7 +46,20 @@ def view_curve(post: PostViews) -> list[tuple[timedelta, int]]:
     return points
 
 
-def curve_views(baseline: Sequence[PostViews]) -> list[list[Ratio]]:
+class Known(NamedTuple):
+    """One age's known ``views(q, a)``, in publication order, with their floats
+    (correctly rounded; ``performance.median_of_ratios`` orders by them)."""
+
+    values: Sequence[Ratio]
+    floats: Sequence[float]
+
+
+def known_of(values: list[Ratio]) -> Known:
+    """``values`` with their floats."""
+    return Known(values, [numerator / denominator for numerator, denominator in values])
+
+
+def curve_views(baseline: Sequence[PostViews]) -> list[Known]:
     """For each of ``CURVE_AGES``, the known ``views(q, a)`` of the posts of ``baseline``
     (each post's samples read once for all ages)."""
     columns: list[list[Ratio]] = [[] for _ in CURVE_AGES]
@@ -50,7 +67,7 @@ def curve_views(baseline: Sequence[PostViews]) -> list[list[Ratio]]:
         for column, value in zip(columns, views_at_ages(post, CURVE_AGES), strict=True):
             if value is not None:
                 column.append(value)
-    return columns
+    return [known_of(column) for column in columns]
 
 
 def median_curve(baseline: Sequence[PostViews]) -> list[CurvePoint]:
@@ -59,18 +76,17 @@ def median_curve(baseline: Sequence[PostViews]) -> list[CurvePoint]:
     return medians(curve_views(baseline))
 
 
-def medians(columns: Sequence[Sequence[Ratio]]) -> list[CurvePoint]:
+def medians(columns: Sequence[Known]) -> list[CurvePoint]:
     """The median curve from ``curve_views``: TOO_FEW_POSTS at an age with fewer than 5
     known values."""
-    return [
-        CurvePoint(
-            age=age,
-            views=(
-                Metric.of(float(median_of_ratios(known)))
-                if len(known) >= MIN_BASELINE_POSTS
-                else Metric.unavailable(UnavailableReason.TOO_FEW_POSTS)
-            ),
-            posts=len(known),
-        )
-        for age, known in zip(CURVE_AGES, columns, strict=True)
-    ]
+    points = []
+    for age, known in zip(CURVE_AGES, columns, strict=True):
+        count = len(known.values)
+        if count < MIN_BASELINE_POSTS:
+            points.append(
+                CurvePoint(age, Metric.unavailable(UnavailableReason.TOO_FEW_POSTS), count)
+            )
+            continue
+        exact = median_of_ratios(known.values, known.floats)
+        points.append(CurvePoint(age, Metric.of(as_float(exact)), count, exact))
+    return points

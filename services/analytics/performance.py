@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Sequence
@@ -45,25 +44,39 @@ def median(values: Sequence[Fraction]) -> Fraction:
     return median_of_ratios([(value.numerator, value.denominator) for value in values])
 
 
-def median_of_ratios(values: Sequence[Ratio]) -> Fraction:
-    """``median`` of exact numbers given as (numerator, denominator > 0), not empty.
+def median_of_ratios(values: Sequence[Ratio], floats: Sequence[float] | None = None) -> Fraction:
+    """``median`` of exact numbers given as (numerator, denominator > 0), not empty;
+    ``floats``, when given, holds each one's float.
 
-    Ordered by their floats (correctly rounded, so monotonic): only the values whose
-    float equals a middle value's are made Fractions and ordered exactly.
+    Ordered by their floats (correctly rounded, so monotonic: x < y gives float(x) <=
+    float(y)), sorted as bare floats: the middle ranks hold the values whose float is a
+    middle float (found by C-level search), and only they are made Fractions and ordered
+    exactly.
     """
-    keyed = sorted(
-        (numerator / denominator, numerator, denominator) for numerator, denominator in values
-    )
-    size = len(keyed)
+    if floats is None:
+        floats = [numerator / denominator for numerator, denominator in values]
+    ordered = sorted(floats)
+    size = len(ordered)
     low, high = (size - 1) // 2, size // 2
-    start = bisect_left(keyed, (keyed[low][0],))
-    stop = bisect_right(keyed, (keyed[high][0], math.inf))
+    start = bisect_left(ordered, ordered[low])
     exact = sorted(
-        Fraction(numerator, denominator) for _, numerator, denominator in keyed[start:stop]
+        Fraction(*values[i])
+        for middle in dict.fromkeys((ordered[low], ordered[high]))
+        for i in _positions(floats, ordered, middle)
     )
     if low == high:
         return exact[low - start]
     return (exact[low - start] + exact[high - start]) / 2
+
+
+def _positions(floats: Sequence[float], ordered: list[float], value: float) -> list[int]:
+    """The indexes of ``value`` in ``floats`` (``ordered``: the same floats, sorted)."""
+    found: list[int] = []
+    at = -1
+    for _ in range(bisect_right(ordered, value) - bisect_left(ordered, value)):
+        at = floats.index(value, at + 1)
+        found.append(at)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +102,20 @@ def performance_index_exact(
     views_24h: Fraction | None, baseline: Sequence[Fraction]
 ) -> tuple[Metric, Fraction | None]:
     """``performance_index`` with its exact value (None when it has none)."""
+    known = len(baseline)
+    middle = median(baseline) if views_24h is not None and known >= MIN_BASELINE_POSTS else None
+    return index_over_median(views_24h, known, middle)
+
+
+def index_over_median(
+    views_24h: Fraction | None, known: int, middle: Fraction | None
+) -> tuple[Metric, Fraction | None]:
+    """``performance_index_exact`` from the baseline's size and its median (None when
+    it is not needed: no ``views_24h``, or fewer than 5 values)."""
     if views_24h is None:
         return _NO_SAMPLES, None
-    if len(baseline) < MIN_BASELINE_POSTS:
+    if known < MIN_BASELINE_POSTS or middle is None:
         return Metric.unavailable(UnavailableReason.TOO_FEW_POSTS), None
-    middle = median(baseline)
     if middle == 0:
         return Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR), None
     exact = views_24h / middle
@@ -163,18 +185,13 @@ def _indexed(
 ) -> tuple[Metric, Fraction | None]:
     """``performance_index`` over a baseline already in order, with its exact value."""
     size = len(window)
-    if views_24h is None:
-        return _NO_SAMPLES, None
-    if size < MIN_BASELINE_POSTS:
-        return performance_index(views_24h, [value for _, value in window]), None
-    if size % 2:
-        middle = window[size // 2][1]
-    else:
-        middle = (window[size // 2 - 1][1] + window[size // 2][1]) / 2
-    if middle == 0:
-        return Metric.unavailable(UnavailableReason.ZERO_DENOMINATOR), None
-    exact = views_24h / middle
-    return Metric.of(as_float(exact)), exact
+    middle: Fraction | None = None
+    if views_24h is not None and size >= MIN_BASELINE_POSTS:
+        if size % 2:
+            middle = window[size // 2][1]
+        else:
+            middle = (window[size // 2 - 1][1] + window[size // 2][1]) / 2
+    return index_over_median(views_24h, size, middle)
 
 
 def rating(index: Fraction | None) -> Rating | None:

@@ -30,11 +30,11 @@ from services.analytics.performance import (
     Slot,
     Views24,
     best_time,
-    performance_index_exact,
+    index_over_median,
     performance_indexes,
     rating,
 )
-from services.analytics.reach import REACH_HORIZONS, Ratio, post_reaches, views_at_age
+from services.analytics.reach import REACH_HORIZONS, post_reaches, views_at_age
 from services.analytics.service import check_channel_id
 
 DAY = timedelta(hours=24)
@@ -231,7 +231,7 @@ class PostDetail:
     median_curve: list[curves.CurvePoint]
 
 
-CurveColumns = Callable[[repository.Connection, datetime, datetime], Awaitable[list[list[Ratio]]]]
+CurveColumns = Callable[[repository.Connection, datetime, datetime], Awaitable[list[curves.Known]]]
 """``curves.curve_views`` of the channel's posts published in ``[start, end)``."""
 
 
@@ -260,12 +260,14 @@ async def get_post(
             columns = curves.curve_views(
                 await posts_repository.post_curves(conn, channel_id, start, end)
             )
-    known = [Fraction(*value) for value in columns[curves.CURVE_AGES.index(DAY)]]
-    index = performance_index_exact(views_at_age(record.views, DAY), known)
+    median_curve = curves.medians(columns)
+    # The performance index's baseline is the median curve's at 24 h: the same posts.
+    day = median_curve[curves.CURVE_AGES.index(DAY)]
+    index = index_over_median(views_at_age(record.views, DAY), day.posts, day.exact)
     return PostDetail(
         summary=summarize(record, index, now),
         curve=curves.view_curve(record.views),
-        median_curve=curves.medians(columns),
+        median_curve=median_curve,
     )
 
 

@@ -17,6 +17,7 @@ import redis.asyncio as redis
 from analyticbot.analytics.v1 import analytics_pb2_grpc, posts_pb2
 from services.analytics import curves, posts_repository
 from services.analytics.curve_baselines import CurveBaselines
+from services.analytics.curves import Known
 from services.analytics.events import EventHub
 from services.analytics.reach import Ratio
 from services.analytics.repository import Connection
@@ -59,10 +60,28 @@ async def history(pool: asyncpg.Pool, channel_id: int) -> list[int]:
     return ids
 
 
-async def fresh(
-    conn: Connection, channel_id: int, start: datetime, end: datetime
-) -> list[list[Ratio]]:
-    return curves.curve_views(await posts_repository.post_curves(conn, channel_id, start, end))
+Plain = list[tuple[list[Ratio], list[float]]]
+
+
+def plain(columns: list[Known]) -> Plain:
+    return [(list(known.values), list(known.floats)) for known in columns]
+
+
+async def fresh(conn: Connection, channel_id: int, start: datetime, end: datetime) -> Plain:
+    return plain(
+        curves.curve_views(await posts_repository.post_curves(conn, channel_id, start, end))
+    )
+
+
+async def kept(
+    baselines: CurveBaselines,
+    conn: Connection,
+    channel_id: int,
+    start: datetime,
+    end: datetime,
+    version: tuple[int, int],
+) -> Plain:
+    return plain(await baselines.columns(conn, channel_id, start, end, version))
 
 
 def windows(count: int) -> list[tuple[datetime, datetime]]:
@@ -80,19 +99,19 @@ async def test_kept_values_equal_fresh_ones_and_days_are_read_once(
     baselines = CurveBaselines()
     async with pool.acquire() as conn:
         for start, end in windows(40):
-            kept = await baselines.columns(conn, channel_id, start, end, (1, 0))
-            assert kept == await fresh(conn, channel_id, start, end), (start, end)
+            got = await kept(baselines, conn, channel_id, start, end, (1, 0))
+            assert got == await fresh(conn, channel_id, start, end), (start, end)
         read = baselines.days_read
         spans = windows(40)
         touched = (max(end for _, end in spans) - min(start for start, _ in spans)).days + 1
         assert read <= touched  # each day a window touches, read once
         for start, end in windows(40):
-            assert await baselines.columns(conn, channel_id, start, end, (1, 0)) == await fresh(
+            assert await kept(baselines, conn, channel_id, start, end, (1, 0)) == await fresh(
                 conn, channel_id, start, end
             )
         assert baselines.days_read == read
-        assert await baselines.columns(conn, channel_id, START, START, (1, 0)) == [
-            [] for _ in curves.CURVE_AGES
+        assert await kept(baselines, conn, channel_id, START, START, (1, 0)) == [
+            ([], []) for _ in curves.CURVE_AGES
         ]
 
 
@@ -102,7 +121,7 @@ async def test_another_version_or_age_reads_again(pool: asyncpg.Pool, channel_id
     baselines = CurveBaselines(max_age_seconds=60, monotonic=lambda: clock[0])
     start, end = START, START + timedelta(days=30)
     async with pool.acquire() as conn:
-        before = await baselines.columns(conn, channel_id, start, end, (1, 0))
+        before = await kept(baselines, conn, channel_id, start, end, (1, 0))
         # A committed refresh moves views(q, a) of every post of the window.
         await conn.execute(
             "UPDATE post_snapshots SET views = views + 1 WHERE post_id = ANY($1)", ids
@@ -110,17 +129,17 @@ async def test_another_version_or_age_reads_again(pool: asyncpg.Pool, channel_id
         after = await fresh(conn, channel_id, start, end)
         assert after != before
         # The values were read under (1, 0): that version still gets them.
-        assert await baselines.columns(conn, channel_id, start, end, (1, 0)) == before
+        assert await kept(baselines, conn, channel_id, start, end, (1, 0)) == before
         # The event, or a reconnection of the hub, changes the version.
-        assert await baselines.columns(conn, channel_id, start, end, (1, 1)) == after
-        assert await baselines.columns(conn, channel_id, start, end, (2, 1)) == after
+        assert await kept(baselines, conn, channel_id, start, end, (1, 1)) == after
+        assert await kept(baselines, conn, channel_id, start, end, (2, 1)) == after
         await conn.execute(
             "UPDATE post_snapshots SET views = views + 1 WHERE post_id = ANY($1)", ids
         )
         clock[0] = 59.0
-        assert await baselines.columns(conn, channel_id, start, end, (2, 1)) == after
+        assert await kept(baselines, conn, channel_id, start, end, (2, 1)) == after
         clock[0] = 61.0
-        assert await baselines.columns(conn, channel_id, start, end, (2, 1)) == await fresh(
+        assert await kept(baselines, conn, channel_id, start, end, (2, 1)) == await fresh(
             conn, channel_id, start, end
         )
 
@@ -130,9 +149,43 @@ async def test_memory_is_bounded_by_posts(pool: asyncpg.Pool, channel_id: int) -
     baselines = CurveBaselines(max_posts=30)
     async with pool.acquire() as conn:
         for start, end in windows(10):
-            kept: list[list[Ratio]] = await baselines.columns(conn, channel_id, start, end, (1, 0))
-            assert kept == await fresh(conn, channel_id, start, end)
+            got = await kept(baselines, conn, channel_id, start, end, (1, 0))
+            assert got == await fresh(conn, channel_id, start, end)
             assert baselines.posts <= 30
+
+
+async def test_ratios_past_64_bits_are_kept_exactly(pool: asyncpg.Pool, channel_id: int) -> None:
+    """A huge counter interpolated over a gap of months: numerators past 2**63."""
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO channels (id, title) VALUES ($1, 'Huge')", channel_id)
+        for message_id in range(1, 8):
+            published = START + timedelta(hours=message_id)
+            post_id = await conn.fetchval(
+                "INSERT INTO posts (channel_id, message_id, published_at) VALUES ($1, $2, $3)"
+                " RETURNING id",
+                channel_id,
+                message_id,
+                published,
+            )
+            await conn.executemany(
+                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+                " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
+                [
+                    (post_id, published + timedelta(minutes=30), 10**15 + message_id),
+                    (post_id, published + timedelta(days=150), 3 * 10**15 + message_id),
+                ],
+            )
+        baselines = CurveBaselines()
+        start, end = START, START + timedelta(days=1)
+        got = await baselines.columns(conn, channel_id, start, end, (1, 0))
+        assert plain(got) == await fresh(conn, channel_id, start, end)
+        assert max(n for n, _ in got[0].values) >= 2**63
+        points = curves.medians(got)
+        want = curves.medians(
+            curves.curve_views(await posts_repository.post_curves(conn, channel_id, start, end))
+        )
+        assert [p.exact for p in points] == [p.exact for p in want]
+        assert points[0].exact is not None
 
 
 async def test_hub_version_needs_a_subscription_and_changes_on_reconnect(

@@ -49,6 +49,23 @@ def test_median_of_ratios_equals_the_median_of_fractions() -> None:
         assert performance.median_of_ratios(ratios) == want
 
 
+def test_median_of_ratios_with_many_float_ties() -> None:
+    """Values 10**17 + k share a float in runs; equal values repeat; any order."""
+    draw = random.Random(11)
+    big = 10**17
+    for _ in range(300):
+        ratios = [
+            draw.choice([(big + draw.randint(0, 40), 1), (2 * big + draw.randint(0, 9), 2)])
+            for _ in range(draw.randint(1, 25))
+        ]
+        exact = sorted(Fraction(n, d) for n, d in ratios)
+        size = len(exact)
+        want = exact[size // 2] if size % 2 else (exact[size // 2 - 1] + exact[size // 2]) / 2
+        assert performance.median_of_ratios(ratios) == want
+        floats = [n / d for n, d in ratios]
+        assert performance.median_of_ratios(ratios, floats) == want
+
+
 def test_performance_index_needs_five_baseline_posts() -> None:
     baseline = [Fraction(v) for v in (100, 200, 250, 300, 400)]
     # 500 / median 250 = 2
