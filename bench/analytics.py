@@ -14,7 +14,9 @@ every channel and subscriber samples) proportionally, the posting rate stays.
 
 Measured, each at ``--concurrency`` (32) with ``--calls`` calls, on the big channel and on
 a random small one: overview (not cached, and a Redis cache hit), posts list (first page
-by views), post detail (random posts), best-time; each beside the bare SQL the use case
+by views), post detail (500 random posts; then the same posts again, "baseline kept": the
+server keeps the median curve's values between details until the next ingest event,
+``services/analytics/curve_baselines.py``), best-time; each beside the bare SQL the use case
 runs (the repositories' SQL text, same transaction, through an asyncpg pool of the same
 size as the server's). The server runs in a process of its own, as deployed (spawned,
 with its own pool and Redis client; ``--same-process`` puts it on the bench's event loop
@@ -391,6 +393,7 @@ def grpc_calls(
         "posts list": posts,
         "posts list, each computed": posts_each,
         "post detail": post,
+        "post detail (baseline kept)": post,
         "best-time": best_time,
         "best-time, each computed": best_time_each,
     }
@@ -451,6 +454,7 @@ def sql_calls(pool: asyncpg.Pool, target: Target) -> dict[str, Call]:
         "posts list": posts,
         "posts list, each computed": posts,
         "post detail": post,
+        "post detail (baseline kept)": post,
         "best-time": best_time,
         "best-time, each computed": best_time,
     }

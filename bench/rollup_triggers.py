@@ -73,10 +73,12 @@ async def populate(
                     (age / timedelta(minutes=5)) ** (k / 27)
                 )
                 rows.append((row["id"], min(at, NOW - timedelta(seconds=1)), 10 * k + 1))
-        await conn.executemany(
+        await conn.execute(
             "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
-            " reactions_total) VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT DO NOTHING",
-            rows,
+            " reactions_total) SELECT p, a, v, 0, 0, 0"
+            " FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) AS s (p, a, v)"
+            " ON CONFLICT DO NOTHING",
+            *map(list, zip(*rows, strict=True)),
         )
     young = [r for r in ids if NOW - r["published_at"] < timedelta(days=7)]
     old = [r for r in ids if NOW - r["published_at"] >= timedelta(days=7)]
