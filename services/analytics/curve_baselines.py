@@ -8,11 +8,14 @@ UTC day of publication, computed once with ``reach.views_at_ages`` (the one
 implementation), so a detail reads the 31 days it spans and computes only the days it
 lacks.
 
-A day's values are used only under the version they were read at: the hub's connection
-epoch and the channel's event generation, both taken before the read. Any committed
-ingest event for the channel (or a lost subscription) makes them stale; so does age
-(``max_age_seconds``), the bound on staleness should an event ever be lost on its way.
-The memory is bounded by the number of posts kept, least recently used days first.
+A day's values are used only while its posts' rows are the rows they were computed from:
+every detail first reads, in its own transaction, a digest per day of the ids and row
+versions (``xmin``) of the window's live posts (``posts_repository.CURVE_DAYS_SQL``, an
+index range scan of ~2,700 rows, ~3 ms on the server). Every change that can move a value
+(a snapshot through the rollup triggers, a check time, a deletion, a new post) writes a
+new row version, so a kept day is never stale, whatever events were heard or lost, and an
+ingest event recomputes only the days it touched. The memory is bounded by the number of
+posts kept, least recently used days first.
 
 Values are kept in typed arrays, not as Python objects: each exact ratio as two 64-bit
 integers beside its float and publication moment, ~370 bytes a post instead of ~1.4 KB
@@ -24,13 +27,12 @@ beside its day, and marked by a zero denominator.
 from __future__ import annotations
 
 import itertools
-import time
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import overload
 
 from services.analytics import posts_repository
@@ -39,13 +41,13 @@ from services.analytics.reach import Ratio, views_at_ages
 from services.analytics.repository import Connection
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DATE = _EPOCH.date()
 _DAY = timedelta(days=1)
 _MICROSECOND = timedelta(microseconds=1)
 _INT64 = range(-(2**63), 2**63)
 
 # ~370 bytes a post: ~37 MB at the bound, a 100,000-post channel's whole history.
 MAX_POSTS = 100_000
-MAX_AGE_SECONDS = 300.0
 
 
 def _micros(moment: datetime) -> int:
@@ -111,8 +113,7 @@ class _Column:
 
 @dataclass(slots=True)
 class _Day:
-    version: Hashable
-    made: float
+    digest: str | None
     posts: int
     columns: list[_Column]
     overflow: dict[int, Ratio] = field(default_factory=dict)
@@ -122,16 +123,8 @@ class CurveBaselines:
     """Per channel and UTC day of publication: each live post's known ``views(q, a)``
     at ``CURVE_AGES``, in publication order."""
 
-    def __init__(
-        self,
-        *,
-        max_posts: int = MAX_POSTS,
-        max_age_seconds: float = MAX_AGE_SECONDS,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, *, max_posts: int = MAX_POSTS) -> None:
         self._max_posts = max_posts
-        self._max_age = max_age_seconds
-        self._monotonic = monotonic
         self._days: OrderedDict[tuple[int, int], _Day] = OrderedDict()
         self._overflow_ids = itertools.count()
         self._posts = 0
@@ -143,35 +136,33 @@ class CurveBaselines:
         return self._posts
 
     async def columns(
-        self,
-        conn: Connection,
-        channel_id: int,
-        start: datetime,
-        end: datetime,
-        version: Hashable,
+        self, conn: Connection, channel_id: int, start: datetime, end: datetime
     ) -> list[Known]:
         """``curves.curve_views`` of the posts published in ``[start, end)``: for each
-        of ``CURVE_AGES`` the known values, in publication order. ``version`` is the
-        channel's event version taken before ``conn``'s transaction began."""
+        of ``CURVE_AGES`` the known values, in publication order. ``conn`` should be in a
+        repeatable-read transaction (a change between the digests and the read is still
+        never served: the day is kept under the older digest and read again next time)."""
         # The call's own overflow entries: its days may be dropped while it still reads.
         overflow: dict[int, Ratio] = {}
         columns = [Known(Ratios(overflow), array("d")) for _ in CURVE_AGES]
         if end <= start:
             return columns
         first, last = _day(start), _day(end - _MICROSECOND)
-        now = self._monotonic()
+        digests = await posts_repository.post_days(
+            conn, channel_id, _EPOCH + first * _DAY, _EPOCH + (last + 1) * _DAY
+        )
         days: dict[int, _Day] = {}
         missing: list[int] = []
         for day in range(first, last + 1):
             key = (channel_id, day)
             kept = self._days.get(key)
-            if kept is not None and kept.version == version and now - kept.made < self._max_age:
+            if kept is not None and kept.digest == digests.get(_EPOCH_DATE + day * _DAY):
                 self._days.move_to_end(key)
                 days[day] = kept
             else:
                 missing.append(day)
         if missing:
-            days.update(await self._read(conn, channel_id, missing[0], missing[-1], version, now))
+            days.update(await self._read(conn, channel_id, missing[0], missing[-1], digests))
         start_micros, end_micros = _micros(start), _micros(end)
         for day in range(first, last + 1):
             overflow.update(days[day].overflow)
@@ -191,15 +182,14 @@ class CurveBaselines:
         channel_id: int,
         first: int,
         last: int,
-        version: Hashable,
-        now: float,
+        digests: Mapping[date, str],
     ) -> dict[int, _Day]:
         """Days ``first..last`` read in one query and kept."""
         posts = await posts_repository.post_curves(
             conn, channel_id, _EPOCH + first * _DAY, _EPOCH + (last + 1) * _DAY
         )
         read = {
-            day: _Day(version, now, 0, [_Column() for _ in CURVE_AGES])
+            day: _Day(digests.get(_EPOCH_DATE + day * _DAY), 0, [_Column() for _ in CURVE_AGES])
             for day in range(first, last + 1)
         }
         for post in posts:

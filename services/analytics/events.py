@@ -66,20 +66,11 @@ class EventHub:
         self._prefix = topic_prefix
         self._subscribers: dict[int, set[asyncio.Queue[IngestEvent]]] = {}
         self._generations: dict[int, int] = {}
-        self._epoch = 0
         self.ready = asyncio.Event()
 
     def generation(self, channel_id: int) -> int:
         """How many of the channel's events this hub has received."""
         return self._generations.get(channel_id, 0)
-
-    def version(self, channel_id: int) -> tuple[int, int] | None:
-        """The channel's generation within the current subscription: changes with every
-        event and with every reconnection (events published while the hub was away are
-        lost); None while the hub is not listening, when nothing can be known fresh."""
-        if not self.ready.is_set():
-            return None
-        return self._epoch, self.generation(channel_id)
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting after Redis failures."""
@@ -94,7 +85,6 @@ class EventHub:
     async def _listen(self) -> None:
         async with self._redis.pubsub() as pubsub:
             await pubsub.psubscribe(f"{self._prefix}*")
-            self._epoch += 1
             self.ready.set()
             async for message in pubsub.listen():
                 if message.get("type") != "pmessage":

@@ -32,6 +32,7 @@ from services.analytics.alerts import DEFAULT_THRESHOLDS
 from services.analytics.auth import Authorizer
 from services.analytics.cache import ResponseCache
 from services.analytics.curve_baselines import CurveBaselines
+from services.analytics.curves import Known
 from services.analytics.domain import Period
 from services.analytics.events import EventHub
 from services.analytics.live import SharedAnswers
@@ -50,6 +51,7 @@ from services.analytics.proto_mapping import (
     timestamp,
     timestamp_to_datetime,
 )
+from services.analytics.repository import Connection
 
 __all__ = ["SERVICE_NAME", "AnalyticsServicer", "Clock", "metric_to_proto", "register", "utc_now"]
 
@@ -242,8 +244,10 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
         channel_id = request.channel_id
 
+        def columns(conn: Connection, start: datetime, end: datetime) -> Awaitable[list[Known]]:
+            return self.curve_baselines.columns(conn, channel_id, start, end)
+
         async def compute() -> posts_pb2.GetPostResponse:
-            columns = self._curve_columns(channel_id)
             async with self._pool.acquire() as conn:
                 detail = await posts_service.get_post(
                     conn, channel_id, request.message_id, now=self._clock(), curve_columns=columns
@@ -252,16 +256,6 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
         key = ("post", request.channel_id, request.message_id)
         return await self._shared(key, request.channel_id, compute)
-
-    def _curve_columns(self, channel_id: int) -> posts_service.CurveColumns | None:
-        """The median curve's values kept between post details, under the channel's
-        version taken now, before any transaction that reads them; None without a
-        listening hub, when nothing could be known to be fresh."""
-        version = None if self._hub is None else self._hub.version(channel_id)
-        if version is None:
-            return None
-        baselines = self.curve_baselines
-        return lambda conn, start, end: baselines.columns(conn, channel_id, start, end, version)
 
     async def GetBestTime(
         self, request: series_pb2.GetBestTimeRequest, context: Context

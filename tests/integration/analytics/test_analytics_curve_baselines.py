@@ -1,14 +1,11 @@
 """The median curve's values kept between post details (services/analytics/curve_baselines):
-equal to reading them afresh for any window, read again only for the days a window
-lacks, and never used under another version, past their age or beyond the memory bound."""
+equal to reading them afresh for any window, whatever was committed in between, read
+again only for the days a window lacks or a commit changed, within the memory bound."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -22,8 +19,10 @@ from services.analytics.events import EventHub
 from services.analytics.reach import Ratio
 from services.analytics.repository import Connection
 from tests.integration.analytics.dataset import X, seed, t
+from tests.integration.analytics.ingest_events import publish_and_hear
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
+END = START + timedelta(days=60)
 
 
 async def history(pool: asyncpg.Pool, channel_id: int) -> list[int]:
@@ -79,9 +78,8 @@ async def kept(
     channel_id: int,
     start: datetime,
     end: datetime,
-    version: tuple[int, int],
 ) -> Plain:
-    return plain(await baselines.columns(conn, channel_id, start, end, version))
+    return plain(await baselines.columns(conn, channel_id, start, end))
 
 
 def windows(count: int) -> list[tuple[datetime, datetime]]:
@@ -99,48 +97,87 @@ async def test_kept_values_equal_fresh_ones_and_days_are_read_once(
     baselines = CurveBaselines()
     async with pool.acquire() as conn:
         for start, end in windows(40):
-            got = await kept(baselines, conn, channel_id, start, end, (1, 0))
+            got = await kept(baselines, conn, channel_id, start, end)
             assert got == await fresh(conn, channel_id, start, end), (start, end)
         read = baselines.days_read
         spans = windows(40)
         touched = (max(end for _, end in spans) - min(start for start, _ in spans)).days + 1
         assert read <= touched  # each day a window touches, read once
         for start, end in windows(40):
-            assert await kept(baselines, conn, channel_id, start, end, (1, 0)) == await fresh(
+            assert await kept(baselines, conn, channel_id, start, end) == await fresh(
                 conn, channel_id, start, end
             )
         assert baselines.days_read == read
-        assert await kept(baselines, conn, channel_id, START, START, (1, 0)) == [
+        assert await kept(baselines, conn, channel_id, START, START) == [
             ([], []) for _ in curves.CURVE_AGES
         ]
 
 
-async def test_another_version_or_age_reads_again(pool: asyncpg.Pool, channel_id: int) -> None:
+async def test_a_commit_is_seen_at_once_and_only_its_days_are_read_again(
+    pool: asyncpg.Pool, channel_id: int
+) -> None:
     ids = await history(pool, channel_id)
-    clock = [0.0]
-    baselines = CurveBaselines(max_age_seconds=60, monotonic=lambda: clock[0])
+    baselines = CurveBaselines()
     start, end = START, START + timedelta(days=30)
     async with pool.acquire() as conn:
-        before = await kept(baselines, conn, channel_id, start, end, (1, 0))
-        # A committed refresh moves views(q, a) of every post of the window.
-        await conn.execute(
-            "UPDATE post_snapshots SET views = views + 1 WHERE post_id = ANY($1)", ids
+        before = await kept(baselines, conn, channel_id, start, end)
+        assert before == await fresh(conn, channel_id, start, end)
+        read = baselines.days_read
+        assert await kept(baselines, conn, channel_id, start, end) == before
+        assert baselines.days_read == read
+
+        async def changed(statement: str, *args: object) -> int:
+            """Run ``statement``; the days read again to answer the same window."""
+            nonlocal read
+            await conn.execute(statement, *args)
+            got = await kept(baselines, conn, channel_id, start, end)
+            assert got == await fresh(conn, channel_id, start, end)
+            days, read = baselines.days_read - read, baselines.days_read
+            return days
+
+        day_posts = await conn.fetch(
+            "SELECT id FROM posts WHERE channel_id = $1 AND published_at >= $2"
+            " AND published_at < $3 AND deleted_at IS NULL ORDER BY published_at",
+            channel_id,
+            START + timedelta(days=10),
+            START + timedelta(days=11),
         )
-        after = await fresh(conn, channel_id, start, end)
-        assert after != before
-        # The values were read under (1, 0): that version still gets them.
-        assert await kept(baselines, conn, channel_id, start, end, (1, 0)) == before
-        # The event, or a reconnection of the hub, changes the version.
-        assert await kept(baselines, conn, channel_id, start, end, (1, 1)) == after
-        assert await kept(baselines, conn, channel_id, start, end, (2, 1)) == after
-        await conn.execute(
-            "UPDATE post_snapshots SET views = views + 1 WHERE post_id = ANY($1)", ids
+        assert day_posts
+        # A snapshot of one post (through the rollup triggers): its day only.
+        assert (
+            await changed(
+                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+                " reactions_total) SELECT id, published_at + interval '90 minutes', 1000000,"
+                " 0, 0, 0 FROM posts WHERE id = $1",
+                day_posts[0]["id"],
+            )
+            == 1
         )
-        clock[0] = 59.0
-        assert await kept(baselines, conn, channel_id, start, end, (2, 1)) == after
-        clock[0] = 61.0
-        assert await kept(baselines, conn, channel_id, start, end, (2, 1)) == await fresh(
-            conn, channel_id, start, end
+        # A check that moves checked_until past an age.
+        assert (
+            await changed(
+                "UPDATE posts SET last_checked_at = published_at + interval '300 hours'"
+                " WHERE id = $1",
+                day_posts[-1]["id"],
+            )
+            == 1
+        )
+        # A deletion, then a new post on another day.
+        assert await changed("UPDATE posts SET deleted_at = $2 WHERE id = $1", ids[0], END) >= 1
+        assert (
+            await changed(
+                "INSERT INTO posts (channel_id, message_id, published_at) VALUES ($1, 9999, $2)",
+                channel_id,
+                START + timedelta(days=20, hours=3),
+            )
+            == 1
+        )
+        # Every post of the window moved: every day is read again.
+        assert (
+            await changed(
+                "UPDATE post_snapshots SET views = views + 1 WHERE post_id = ANY($1)", ids
+            )
+            >= 25
         )
 
 
@@ -149,7 +186,7 @@ async def test_memory_is_bounded_by_posts(pool: asyncpg.Pool, channel_id: int) -
     baselines = CurveBaselines(max_posts=30)
     async with pool.acquire() as conn:
         for start, end in windows(10):
-            got = await kept(baselines, conn, channel_id, start, end, (1, 0))
+            got = await kept(baselines, conn, channel_id, start, end)
             assert got == await fresh(conn, channel_id, start, end)
             assert baselines.posts <= 30
 
@@ -177,7 +214,7 @@ async def test_ratios_past_64_bits_are_kept_exactly(pool: asyncpg.Pool, channel_
             )
         baselines = CurveBaselines()
         start, end = START, START + timedelta(days=1)
-        got = await baselines.columns(conn, channel_id, start, end, (1, 0))
+        got = await baselines.columns(conn, channel_id, start, end)
         assert plain(got) == await fresh(conn, channel_id, start, end)
         assert max(n for n, _ in got[0].values) >= 2**63
         points = curves.medians(got)
@@ -186,50 +223,6 @@ async def test_ratios_past_64_bits_are_kept_exactly(pool: asyncpg.Pool, channel_
         )
         assert [p.exact for p in points] == [p.exact for p in want]
         assert points[0].exact is not None
-
-
-async def test_hub_version_needs_a_subscription_and_changes_on_reconnect(
-    redis_url: str, prefix: str
-) -> None:
-    name = f"hub-{uuid.uuid4().hex}"
-    client = redis.Redis.from_url(redis_url, client_name=name)
-    admin = redis.Redis.from_url(redis_url)
-    hub = EventHub(client, topic_prefix=f"{prefix}channel:")
-    assert hub.version(7) is None
-    task = asyncio.create_task(hub.run())
-    try:
-        await asyncio.wait_for(hub.ready.wait(), 10)
-        first = hub.version(7)
-        assert first is not None
-        await admin.publish(
-            f"{prefix}channel:7",
-            json.dumps({"channel_id": "7", "kind": "refresh", "at": START.isoformat()}),
-        )
-        for _ in range(200):
-            if hub.version(7) != first:
-                break
-            await asyncio.sleep(0.02)
-        evented = hub.version(7)
-        assert evented == (first[0], first[1] + 1)
-        # The subscription is cut: events published meanwhile are lost, so nothing read
-        # before may be used after.
-        for entry in await admin.client_list():
-            if entry.get("name") == name and int(entry.get("psub", 0)):
-                await admin.client_kill_filter(_id=entry["id"])
-        for _ in range(500):
-            version = hub.version(7)
-            if version is not None and version[0] > first[0]:
-                break
-            await asyncio.sleep(0.02)
-        version = hub.version(7)
-        assert version is not None
-        assert version[0] > first[0]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await client.aclose()
-        await admin.aclose()
 
 
 async def test_post_detail_follows_a_committed_refresh(
@@ -258,13 +251,7 @@ async def test_post_detail_follows_a_committed_refresh(
             channel_id,
             t(3),
         )
-    before = hub.generation(channel_id)
-    fields = {"channel_id": str(channel_id), "kind": "refresh", "at": t(14).isoformat()}
-    await redis_client.publish(f"{prefix}channel:{channel_id}", json.dumps(fields))
-    for _ in range(200):
-        if hub.generation(channel_id) > before:
-            break
-        await asyncio.sleep(0.02)
+    await publish_and_hear(redis_client, prefix, hub, channel_id, t(14))
     median = {
         p.age_seconds // 3600: p.views.value
         for p in (await stub.GetPost(request)).channel_median_curve

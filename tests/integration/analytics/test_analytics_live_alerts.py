@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -19,18 +18,12 @@ from services.analytics.alerts import AlertEngine
 from services.analytics.cache import ResponseCache
 from services.analytics.events import EventHub, IngestWorker
 from tests.integration.analytics.dataset import X, seed, t
+from tests.integration.analytics.ingest_events import publish, publish_and_hear
 
 if TYPE_CHECKING:
     from analyticbot.analytics.v1.analytics_pb2_grpc import (
         AnalyticsServiceAsyncStub as AsyncStub,
     )
-
-
-async def publish(client: redis.Redis, prefix: str, channel_id: int, at: datetime) -> None:
-    """What the collector does after a committed refresh batch."""
-    fields = {"channel_id": str(channel_id), "kind": "refresh", "at": at.isoformat()}
-    await client.xadd(f"{prefix}ingest", fields)  # type: ignore[arg-type]
-    await client.publish(f"{prefix}channel:{channel_id}", json.dumps(fields))
 
 
 async def commit_x_at_1000_views(pool: asyncpg.Pool, channel_id: int) -> None:
@@ -119,12 +112,7 @@ async def test_until_now_overview_is_shared_but_never_older_than_the_last_event(
     replies = await asyncio.gather(*(stub.GetChannelOverview(request) for _ in range(10)))
     assert [r.current.views_per_post.value for r in replies] == [425] * 10
     await commit_x_at_1000_views(pool, channel_id)
-    before = hub.generation(channel_id)
-    await publish(redis_client, prefix, channel_id, t(14, 12))
-    for _ in range(100):  # the hub hears the event over pub/sub
-        if hub.generation(channel_id) > before:
-            break
-        await asyncio.sleep(0.02)
+    await publish_and_hear(redis_client, prefix, hub, channel_id, t(14, 12))
     after = await stub.GetChannelOverview(request)
     assert after.current.views_per_post.value == 525
 

@@ -4,6 +4,7 @@ whatever order and batches the snapshots arrive in, and after deletions."""
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,28 @@ def expected(published_at: datetime, rows: list[tuple[datetime, int]]) -> dict[s
         out[f"stats_before_{hours}h_at"], out[f"stats_before_{hours}h_views"] = before
         out[f"stats_after_{hours}h_at"], out[f"stats_after_{hours}h_views"] = after
     return out
+
+
+async def in_batches(
+    conn: Connection,
+    post_id: int,
+    rows: list[tuple[datetime, int]],
+    draw: random.Random,
+    most: int,
+) -> AsyncIterator[list[tuple[datetime, int]]]:
+    """Insert ``rows`` (sampled_at, views) in order, in statements of 1 to ``most`` rows;
+    after each, the rows written so far."""
+    written: list[tuple[datetime, int]] = []
+    while rows:
+        batch = rows[: draw.randint(1, most)]
+        rows = rows[len(batch) :]
+        await conn.executemany(
+            "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
+            " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
+            [(post_id, at, views) for at, views in batch],
+        )
+        written = written + batch
+        yield written
 
 
 async def stored(conn: Connection, post_id: int) -> dict[str, Any]:
@@ -55,15 +78,7 @@ async def test_rollup_follows_inserts_in_any_order_and_deletes(
         rows.append((START + timedelta(hours=24), 777))
         shuffle.shuffle(rows)
         written: list[tuple[datetime, int]] = []
-        while rows:
-            batch = rows[: shuffle.randint(1, 4)]
-            rows = rows[len(batch) :]
-            await conn.executemany(
-                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
-                " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
-                [(post_id, at, views) for at, views in batch],
-            )
-            written += batch
+        async for written in in_batches(conn, post_id, rows, shuffle, 4):
             assert await stored(conn, post_id) == expected(START, written)
         # One multi-row statement (two samples exactly on a horizon).
         extra = [(START + timedelta(hours=h), 5 * h) for h in (12, 48, 200)]
@@ -143,15 +158,7 @@ async def test_curve_rollup_follows_inserts_updates_and_deletes(
         if order == "shuffled":
             draw.shuffle(rows)
         written: list[tuple[datetime, int]] = []
-        while rows:
-            batch = rows[: draw.randint(1, 5)]
-            rows = rows[len(batch) :]
-            await conn.executemany(
-                "INSERT INTO post_snapshots (post_id, sampled_at, views, forwards, replies,"
-                " reactions_total) VALUES ($1, $2, $3, 0, 0, 0)",
-                [(post_id, at, views) for at, views in batch],
-            )
-            written += batch
+        async for written in in_batches(conn, post_id, rows, draw, 5):
             assert await stored_curve(conn, post_id) == expected_curve(START, written)
         kept, _ = expected_curve(START, written)
         assert kept is not None
