@@ -8,14 +8,28 @@ admin lists; this module is never used there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import asyncpg
 
 DEV_USER_ID = 1_000_001
 SIMULATED_CHANNEL_IDS = (9_000_000_000, 10_000_000_000)
 
 
-async def seed_dev_grants(database_url: str) -> bool:
-    """Make the development user owner of the simulated channels; True once some exist."""
+def simulated_channel_count(collector_env: Mapping[str, str]) -> int:
+    """How many simulated channels the collector with this environment will register
+    (0 when it collects real channels)."""
+    from services.collector.config import CollectorSettings
+
+    if collector_env.get("ANALYTICBOT_COLLECTOR_SOURCE", "simulator") != "simulator":
+        return 0
+    default = CollectorSettings.model_fields["simulator_channels"].default
+    return int(collector_env.get("ANALYTICBOT_COLLECTOR_SIMULATOR_CHANNELS", default))
+
+
+async def seed_dev_grants(database_url: str) -> int:
+    """Make the development user owner of the simulated channels registered so far;
+    returns how many they own. Idempotent: called again as the collector registers more."""
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
@@ -24,17 +38,19 @@ async def seed_dev_grants(database_url: str) -> bool:
                    VALUES ($1, 'Dev', 'dev', 'en') ON CONFLICT (id) DO NOTHING""",
                 DEV_USER_ID,
             )
-            status = await conn.execute(
+            await conn.execute(
                 """INSERT INTO grants (user_id, channel_id, role)
                    SELECT $1, id, 'owner' FROM channels WHERE id >= $2 AND id < $3
                    ON CONFLICT (user_id, channel_id) DO NOTHING""",
                 DEV_USER_ID,
                 *SIMULATED_CHANNEL_IDS,
             )
-            total = await conn.fetchval(
-                "SELECT count(*) FROM grants WHERE user_id = $1", DEV_USER_ID
+            owned: int = await conn.fetchval(
+                "SELECT count(*) FROM grants WHERE user_id = $1"
+                " AND channel_id >= $2 AND channel_id < $3",
+                DEV_USER_ID,
+                *SIMULATED_CHANNEL_IDS,
             )
-        del status
-        return bool(total)
+        return owned
     finally:
         await conn.close()

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyticbot.devstack import DEV_USER_ID, seed_dev_grants
+from analyticbot.devstack import DEV_USER_ID, seed_dev_grants, simulated_channel_count
 from analyticbot.embedded import EmbeddedStores, start_postgres, start_redis
 from analyticbot.runtime.errors import ConfigError
 from analyticbot.runtime.logging import configure_logging
@@ -200,14 +200,20 @@ def run_stack(data_dir: str, http_port: int) -> int:
         listing = json.loads((root / "ports.json").read_text())
         written = _write_pids(root, listing, children, {})
         url = f"http://127.0.0.1:{http_port}/"
-        seeded = False
+        # Channels the simulator registers one by one: the development user is made
+        # owner of each as it appears, until all are there.
+        collector_env = next(c.env for c in children if c.name == "collector")
+        unseeded = base["ANALYTICBOT_ENV"] == "development"
+        expected = simulated_channel_count(collector_env) if unseeded else 0
+        next_seed = 0.0
         announced = False
         while not stop:
             for child in children:
                 child.poll()
             written = _write_pids(root, listing, children, written)
-            if not seeded and base["ANALYTICBOT_ENV"] == "development":
-                seeded = asyncio.run(seed_dev_grants(database_url))
+            if unseeded and time.monotonic() >= next_seed:
+                unseeded = asyncio.run(seed_dev_grants(database_url)) < expected
+                next_seed = time.monotonic() + 1.0
             if not announced and _listening(http_port):
                 print(f"\n  AnalyticBot is running. Open the Mini App: {url}\n", flush=True)
                 announced = True

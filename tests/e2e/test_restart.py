@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from analyticbot.devstack import simulated_channel_count
 from tests.e2e.conftest import free_port, start_stack, stop_stack
 from tests.support import drop_database, fresh_database
 
@@ -33,14 +34,15 @@ def _run_twice(database_url: str, redis_url: str, tmp_path: Path) -> None:
     first = start_stack(database_url, redis_url, tmp_path, free_port())
     try:
         token = first.login()
-        # The development user is made owner once the collector has registered the
-        # simulated channels, a moment after the stack is ready.
+        # The development user is made owner of each simulated channel as the collector
+        # registers it, a moment after the stack is ready: all of them in this run.
+        expected = simulated_channel_count({})
         deadline = time.monotonic() + 60
-        while not (before := _channels(first.url, token)) and time.monotonic() < deadline:
+        while len(before := _channels(first.url, token)) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
         assert stop_stack(first) == 0, first.logs()
-    assert before, "the first run tracked no channels"
+    assert len(before) == expected, before
 
     # The same deployment again: the same database, data folder and Redis names.
     second = start_stack(database_url, redis_url, tmp_path, free_port(), namespace=first.namespace)
