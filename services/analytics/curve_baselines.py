@@ -144,9 +144,10 @@ class CurveBaselines:
         never served: the day is kept under the older digest and read again next time)."""
         # The call's own overflow entries: its days may be dropped while it still reads.
         overflow: dict[int, Ratio] = {}
-        columns = [Known(Ratios(overflow), array("d")) for _ in CURVE_AGES]
+        values = [Ratios(overflow) for _ in CURVE_AGES]
+        floats = [array("d") for _ in CURVE_AGES]
         if end <= start:
-            return columns
+            return [Known(*column) for column in zip(values, floats, strict=True)]
         first, last = _day(start), _day(end - _MICROSECOND)
         digests = await posts_repository.post_days(
             conn, channel_id, _EPOCH + first * _DAY, _EPOCH + (last + 1) * _DAY
@@ -166,15 +167,15 @@ class CurveBaselines:
         start_micros, end_micros = _micros(start), _micros(end)
         for day in range(first, last + 1):
             overflow.update(days[day].overflow)
-            for known, column in zip(columns, days[day].columns, strict=True):
-                assert isinstance(known.values, Ratios)
-                assert isinstance(known.floats, array)
+            for age_values, age_floats, column in zip(
+                values, floats, days[day].columns, strict=True
+            ):
                 if day in (first, last):
                     low, high = column.bounds(start_micros, end_micros)
                 else:
                     low, high = 0, len(column.floats)
-                column.add_to(known.values, known.floats, low, high)
-        return columns
+                column.add_to(age_values, age_floats, low, high)
+        return [Known(*column) for column in zip(values, floats, strict=True)]
 
     async def _read(
         self,
