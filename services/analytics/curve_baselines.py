@@ -14,8 +14,9 @@ versions (``xmin``) of the window's live posts (``posts_repository.CURVE_DAYS_SQ
 index range scan of ~2,700 rows, ~3 ms on the server). Every change that can move a value
 (a snapshot through the rollup triggers, a check time, a deletion, a new post) writes a
 new row version, so a kept day is never stale, whatever events were heard or lost, and an
-ingest event recomputes only the days it touched. The memory is bounded by the number of
-posts kept, least recently used days first.
+ingest event recomputes only the days it touched. Details that lack the same day at the
+same moment (a burst after a restart) wait for one read of it. The memory is bounded by
+the number of posts kept, least recently used days first.
 
 Values are kept in typed arrays, not as Python objects: each exact ratio as two 64-bit
 integers beside its float and publication moment, ~370 bytes a post instead of ~1.4 KB
@@ -26,6 +27,7 @@ beside its day, and marked by a zero denominator.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from array import array
 from bisect import bisect_left
@@ -48,6 +50,12 @@ _INT64 = range(-(2**63), 2**63)
 
 # ~370 bytes a post: ~37 MB at the bound, a 100,000-post channel's whole history.
 MAX_POSTS = 100_000
+
+
+def _retrieved(future: asyncio.Future[_Day]) -> None:
+    """Mark a failed read as seen: the details waiting for it read the day themselves."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _micros(moment: datetime) -> int:
@@ -126,6 +134,7 @@ class CurveBaselines:
     def __init__(self, *, max_posts: int = MAX_POSTS) -> None:
         self._max_posts = max_posts
         self._days: OrderedDict[tuple[int, int], _Day] = OrderedDict()
+        self._reading: dict[tuple[int, int], asyncio.Future[_Day]] = {}
         self._overflow_ids = itertools.count()
         self._posts = 0
         self.days_read = 0
@@ -154,16 +163,33 @@ class CurveBaselines:
         )
         days: dict[int, _Day] = {}
         missing: list[int] = []
+        elsewhere: dict[int, asyncio.Future[_Day]] = {}
         for day in range(first, last + 1):
             key = (channel_id, day)
             kept = self._days.get(key)
             if kept is not None and kept.digest == digests.get(_EPOCH_DATE + day * _DAY):
                 self._days.move_to_end(key)
                 days[day] = kept
+            elif key in self._reading:
+                elsewhere[day] = self._reading[key]
             else:
                 missing.append(day)
         if missing:
             days.update(await self._read(conn, channel_id, missing[0], missing[-1], digests))
+        # Days another detail is reading: its values serve if read from the same rows.
+        again = []
+        for day, reading in elsewhere.items():
+            try:
+                read = await asyncio.shield(reading)
+            except Exception:  # noqa: BLE001 - its reader failed: read the day here
+                again.append(day)
+                continue
+            if read.digest == digests.get(_EPOCH_DATE + day * _DAY):
+                days[day] = read
+            else:
+                again.append(day)
+        if again:
+            days.update(await self._read(conn, channel_id, again[0], again[-1], digests))
         start_micros, end_micros = _micros(start), _micros(end)
         for day in range(first, last + 1):
             overflow.update(days[day].overflow)
@@ -185,7 +211,36 @@ class CurveBaselines:
         last: int,
         digests: Mapping[date, str],
     ) -> dict[int, _Day]:
-        """Days ``first..last`` read in one query and kept."""
+        """Days ``first..last`` read in one query and kept; concurrent details that
+        lack one of them wait for this read instead of making their own."""
+        announced: dict[int, asyncio.Future[_Day]] = {}
+        for day in range(first, last + 1):
+            if (channel_id, day) not in self._reading:
+                announced[day] = asyncio.get_running_loop().create_future()
+                announced[day].add_done_callback(_retrieved)
+                self._reading[(channel_id, day)] = announced[day]
+        try:
+            read = await self._compute(conn, channel_id, first, last, digests)
+        except BaseException as failure:
+            for future in announced.values():
+                future.set_exception(RuntimeError(f"reading the day failed: {failure!r}"))
+            raise
+        finally:
+            for day, future in announced.items():
+                if self._reading.get((channel_id, day)) is future:
+                    del self._reading[(channel_id, day)]
+        for day, future in announced.items():
+            future.set_result(read[day])
+        return read
+
+    async def _compute(
+        self,
+        conn: Connection,
+        channel_id: int,
+        first: int,
+        last: int,
+        digests: Mapping[date, str],
+    ) -> dict[int, _Day]:
         posts = await posts_repository.post_curves(
             conn, channel_id, _EPOCH + first * _DAY, _EPOCH + (last + 1) * _DAY
         )

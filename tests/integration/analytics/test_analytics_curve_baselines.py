@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import redis.asyncio as redis
@@ -179,6 +180,60 @@ async def test_a_commit_is_seen_at_once_and_only_its_days_are_read_again(
             )
             >= 25
         )
+
+
+async def test_concurrent_details_read_each_day_once(pool: asyncpg.Pool, channel_id: int) -> None:
+    """Eight details at once over overlapping windows (a burst after a restart)."""
+    await history(pool, channel_id)
+    baselines = CurveBaselines()
+    spans = [(START + timedelta(days=d), START + timedelta(days=d + 30, hours=d)) for d in range(8)]
+
+    async def detail(start: datetime, end: datetime) -> Plain:
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            return await kept(baselines, conn, channel_id, start, end)
+
+    got = await asyncio.gather(*(detail(start, end) for start, end in spans))
+    async with pool.acquire() as conn:
+        for (start, end), columns in zip(spans, got, strict=True):
+            assert columns == await fresh(conn, channel_id, start, end)
+    assert baselines.days_read == 38  # days 0..37 of the windows, each read once
+
+
+class FailingReads:
+    """A connection whose curve reads fail after a moment (the others pass through)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.reading = asyncio.Event()
+
+    async def fetch(self, query: str, *args: object) -> list[Any]:
+        if query == posts_repository.POST_CURVES_SQL:
+            self.reading.set()  # its days are announced by now
+            await asyncio.sleep(0.1)
+            raise asyncpg.exceptions.QueryCanceledError("canceling statement")
+        return await self._conn.fetch(query, *args)
+
+
+async def test_a_failed_read_is_made_again_by_those_waiting_for_it(
+    pool: asyncpg.Pool, channel_id: int
+) -> None:
+    await history(pool, channel_id)
+    baselines = CurveBaselines()
+    start, end = START, START + timedelta(days=30)
+    async with pool.acquire() as failing, pool.acquire() as conn:
+        reads = FailingReads(failing)
+
+        async def first() -> None:
+            await baselines.columns(reads, channel_id, start, end)  # type: ignore[arg-type]
+
+        async def second() -> Plain:
+            await reads.reading.wait()  # it waits for the first's read, which fails
+            return await kept(baselines, conn, channel_id, start, end)
+
+        failed, got = await asyncio.gather(first(), second(), return_exceptions=True)
+        assert isinstance(failed, asyncpg.exceptions.QueryCanceledError)
+        assert got == await fresh(conn, channel_id, start, end)
+    assert baselines.days_read == 30  # the failed read is not counted
 
 
 async def test_memory_is_bounded_by_posts(pool: asyncpg.Pool, channel_id: int) -> None:
