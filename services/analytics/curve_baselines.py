@@ -39,6 +39,7 @@ from typing import overload
 
 from services.analytics import posts_repository
 from services.analytics.curves import CURVE_AGES, Known
+from services.analytics.domain import PostViews
 from services.analytics.reach import Ratio, views_at_ages
 from services.analytics.repository import Connection
 
@@ -220,7 +221,10 @@ class CurveBaselines:
                 announced[day].add_done_callback(_retrieved)
                 self._reading[(channel_id, day)] = announced[day]
         try:
-            read = await self._compute(conn, channel_id, first, last, digests)
+            posts = await posts_repository.post_curves(
+                conn, channel_id, _EPOCH + first * _DAY, _EPOCH + (last + 1) * _DAY
+            )
+            read = self._keep(channel_id, first, last, posts, digests)
         except BaseException as failure:
             for future in announced.values():
                 future.set_exception(RuntimeError(f"reading the day failed: {failure!r}"))
@@ -233,17 +237,15 @@ class CurveBaselines:
             future.set_result(read[day])
         return read
 
-    async def _compute(
+    def _keep(
         self,
-        conn: Connection,
         channel_id: int,
         first: int,
         last: int,
+        posts: list[PostViews],
         digests: Mapping[date, str],
     ) -> dict[int, _Day]:
-        posts = await posts_repository.post_curves(
-            conn, channel_id, _EPOCH + first * _DAY, _EPOCH + (last + 1) * _DAY
-        )
+        """Days ``first..last`` computed from their posts, and kept."""
         read = {
             day: _Day(digests.get(_EPOCH_DATE + day * _DAY), 0, [_Column() for _ in CURVE_AGES])
             for day in range(first, last + 1)

@@ -53,6 +53,30 @@ async def in_batches(
         yield written
 
 
+async def one_post(conn: Connection, channel_id: int, title: str) -> int:
+    """A channel with one post, published at START, without samples."""
+    await conn.execute("INSERT INTO channels (id, title) VALUES ($1, $2)", channel_id, title)
+    post_id: int = await conn.fetchval(
+        "INSERT INTO posts (channel_id, message_id, published_at) VALUES ($1, 1, $2) RETURNING id",
+        channel_id,
+        START,
+    )
+    return post_id
+
+
+async def delete(
+    conn: Connection,
+    post_id: int,
+    gone: list[datetime],
+    written: list[tuple[datetime, int]],
+) -> list[tuple[datetime, int]]:
+    """Delete the post's samples at ``gone`` in one statement; the rows left."""
+    await conn.execute(
+        "DELETE FROM post_snapshots WHERE post_id = $1 AND sampled_at = ANY($2)", post_id, gone
+    )
+    return [row for row in written if row[0] not in gone]
+
+
 async def stored(conn: Connection, post_id: int) -> dict[str, Any]:
     columns = ", ".join(expected(START, []))
     row = await conn.fetchrow(f"SELECT {columns} FROM posts WHERE id = $1", post_id)
@@ -65,13 +89,7 @@ async def test_rollup_follows_inserts_in_any_order_and_deletes(
 ) -> None:
     shuffle = random.Random(channel_id)
     async with pool.acquire() as conn:
-        await conn.execute("INSERT INTO channels (id, title) VALUES ($1, 'Rollup')", channel_id)
-        post_id = await conn.fetchval(
-            "INSERT INTO posts (channel_id, message_id, published_at) VALUES ($1, 1, $2)"
-            " RETURNING id",
-            channel_id,
-            START,
-        )
+        post_id = await one_post(conn, channel_id, "Rollup")
         assert await stored(conn, post_id) == expected(START, [])
         # Samples every 5 hours for 4 days, one exactly at the 24-hour mark.
         rows = [(START + timedelta(hours=h), 10 * h) for h in range(1, 97, 5)]
@@ -94,12 +112,7 @@ async def test_rollup_follows_inserts_in_any_order_and_deletes(
         assert await stored(conn, post_id) == expected(START, written)
         # Deletions: the newest sample and the one at 24 hours.
         gone = [START + timedelta(hours=200), START + timedelta(hours=24)]
-        await conn.execute(
-            "DELETE FROM post_snapshots WHERE post_id = $1 AND sampled_at = ANY($2)",
-            post_id,
-            gone,
-        )
-        written = [r for r in written if r[0] not in gone]
+        written = await delete(conn, post_id, gone, written)
         assert await stored(conn, post_id) == expected(START, written)
         await conn.execute("DELETE FROM post_snapshots WHERE post_id = $1", post_id)
         assert await stored(conn, post_id) == expected(START, [])
@@ -143,13 +156,7 @@ async def test_curve_rollup_follows_inserts_updates_and_deletes(
     shuffled, late samples arrive before earlier ones."""
     draw = random.Random(20251126)
     async with pool.acquire() as conn:
-        await conn.execute("INSERT INTO channels (id, title) VALUES ($1, 'Curve')", channel_id)
-        post_id = await conn.fetchval(
-            "INSERT INTO posts (channel_id, message_id, published_at) VALUES ($1, 1, $2)"
-            " RETURNING id",
-            channel_id,
-            START,
-        )
+        post_id = await one_post(conn, channel_id, "Curve")
         assert await stored_curve(conn, post_id) == (None, None)
         # Before publication, exactly on ages, between them and long after the last one
         # (168 h), in batches.
@@ -184,13 +191,7 @@ async def test_curve_rollup_follows_inserts_updates_and_deletes(
         assert await stored_curve(conn, post_id) == expected_curve(START, written)
         # Deleting kept samples (the last one past every age among them) brings in the
         # neighbours.
-        gone = [kept[-1], kept[5], kept[1]]
-        await conn.execute(
-            "DELETE FROM post_snapshots WHERE post_id = $1 AND sampled_at = ANY($2)",
-            post_id,
-            gone,
-        )
-        written = [r for r in written if r[0] not in gone]
+        written = await delete(conn, post_id, [kept[-1], kept[5], kept[1]], written)
         assert await stored_curve(conn, post_id) == expected_curve(START, written)
         await conn.execute("DELETE FROM post_snapshots WHERE post_id = $1", post_id)
         assert await stored_curve(conn, post_id) == (None, None)
