@@ -21,9 +21,11 @@ def simulated_channel_count(collector_env: Mapping[str, str]) -> int:
     (0 when it collects real channels)."""
     from services.collector.config import CollectorSettings
 
-    if collector_env.get("ANALYTICBOT_COLLECTOR_SOURCE", "simulator") != "simulator":
+    fields = CollectorSettings.model_fields
+    source = collector_env.get("ANALYTICBOT_COLLECTOR_SOURCE", fields["source"].default)
+    if source != "simulator":
         return 0
-    default = CollectorSettings.model_fields["simulator_channels"].default
+    default = fields["simulator_channels"].default
     return int(collector_env.get("ANALYTICBOT_COLLECTOR_SIMULATOR_CHANNELS", default))
 
 

@@ -34,7 +34,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import overload
 
 from services.analytics import posts_repository
@@ -44,7 +44,6 @@ from services.analytics.reach import Ratio, views_at_ages
 from services.analytics.repository import Connection
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_DATE = _EPOCH.date()
 _DAY = timedelta(days=1)
 _MICROSECOND = timedelta(microseconds=1)
 _INT64 = range(-(2**63), 2**63)
@@ -168,7 +167,7 @@ class CurveBaselines:
         for day in range(first, last + 1):
             key = (channel_id, day)
             kept = self._days.get(key)
-            if kept is not None and kept.digest == digests.get(_EPOCH_DATE + day * _DAY):
+            if kept is not None and kept.digest == digests.get(day):
                 self._days.move_to_end(key)
                 days[day] = kept
             elif key in self._reading:
@@ -185,7 +184,7 @@ class CurveBaselines:
             except Exception:  # noqa: BLE001 - its reader failed: read the day here
                 again.append(day)
                 continue
-            if read.digest == digests.get(_EPOCH_DATE + day * _DAY):
+            if read.digest == digests.get(day):
                 days[day] = read
             else:
                 again.append(day)
@@ -210,7 +209,7 @@ class CurveBaselines:
         channel_id: int,
         first: int,
         last: int,
-        digests: Mapping[date, str],
+        digests: Mapping[int, str],
     ) -> dict[int, _Day]:
         """Days ``first..last`` read in one query and kept; concurrent details that
         lack one of them wait for this read instead of making their own."""
@@ -243,11 +242,11 @@ class CurveBaselines:
         first: int,
         last: int,
         posts: list[PostViews],
-        digests: Mapping[date, str],
+        digests: Mapping[int, str],
     ) -> dict[int, _Day]:
         """Days ``first..last`` computed from their posts, and kept."""
         read = {
-            day: _Day(digests.get(_EPOCH_DATE + day * _DAY), 0, [_Column() for _ in CURVE_AGES])
+            day: _Day(digests.get(day), 0, [_Column() for _ in CURVE_AGES])
             for day in range(first, last + 1)
         }
         for post in posts:

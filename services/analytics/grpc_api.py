@@ -32,7 +32,6 @@ from services.analytics.alerts import DEFAULT_THRESHOLDS
 from services.analytics.auth import Authorizer
 from services.analytics.cache import ResponseCache
 from services.analytics.curve_baselines import CurveBaselines
-from services.analytics.curves import Known
 from services.analytics.domain import Period
 from services.analytics.events import EventHub
 from services.analytics.live import SharedAnswers
@@ -51,7 +50,6 @@ from services.analytics.proto_mapping import (
     timestamp,
     timestamp_to_datetime,
 )
-from services.analytics.repository import Connection
 
 __all__ = ["SERVICE_NAME", "AnalyticsServicer", "Clock", "metric_to_proto", "register", "utc_now"]
 
@@ -242,15 +240,15 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     ) -> posts_pb2.GetPostResponse:
         """A post in detail."""
         await self._allow(context, request.channel_id, Permission.VIEW_ANALYTICS)
-        channel_id = request.channel_id
-
-        def columns(conn: Connection, start: datetime, end: datetime) -> Awaitable[list[Known]]:
-            return self.curve_baselines.columns(conn, channel_id, start, end)
 
         async def compute() -> posts_pb2.GetPostResponse:
             async with self._pool.acquire() as conn:
                 detail = await posts_service.get_post(
-                    conn, channel_id, request.message_id, now=self._clock(), curve_columns=columns
+                    conn,
+                    request.channel_id,
+                    request.message_id,
+                    now=self._clock(),
+                    baselines=self.curve_baselines,
                 )
             return post_detail_to_proto(detail)
 

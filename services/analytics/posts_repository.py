@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -85,12 +85,12 @@ WHERE p.channel_id = $1
 ORDER BY p.published_at, p.id
 """
 
-# Per UTC day of publication of channel $1's live posts in [$2, $3): a digest of the rows'
-# ids and versions. Any write to a post row (the rollup triggers on every snapshot, a
-# check, a deletion) gives it a new xmin, so an equal digest means the very same rows
-# (curve_baselines keeps a day's values under it).
+# Per UTC day of publication (days since 1970-01-01) of channel $1's live posts in
+# [$2, $3): a digest of the rows' ids and versions. Any write to a post row (the rollup
+# triggers on every snapshot, a check, a deletion) gives it a new xmin, so an equal
+# digest means the very same rows (curve_baselines keeps a day's values under it).
 CURVE_DAYS_SQL = """
-SELECT (p.published_at AT TIME ZONE 'UTC')::date AS day,
+SELECT (p.published_at AT TIME ZONE 'UTC')::date - date '1970-01-01' AS day,
        md5(string_agg(p.id::text || '/' || p.xmin::text, ',' ORDER BY p.id)) AS digest
 FROM posts AS p
 WHERE p.channel_id = $1
@@ -209,9 +209,9 @@ async def post_curves(
 
 async def post_days(
     conn: Connection, channel_id: int, start: datetime, end: datetime
-) -> dict[date, str]:
-    """``CURVE_DAYS_SQL``: each UTC day with live posts published in ``[start, end)``
-    and the digest of its posts' row versions."""
+) -> dict[int, str]:
+    """``CURVE_DAYS_SQL``: each UTC day (days since 1970-01-01) with live posts
+    published in ``[start, end)`` and the digest of its posts' row versions."""
     rows = await conn.fetch(CURVE_DAYS_SQL, channel_id, start, end)
     return {day: digest for day, digest in rows}
 

@@ -7,13 +7,14 @@ import binascii
 import enum
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.analytics import curves, engagement, posts_repository, repository
+from services.analytics.curve_baselines import CurveBaselines
 from services.analytics.domain import (
     ChannelNotFound,
     InvalidPageToken,
@@ -231,21 +232,16 @@ class PostDetail:
     median_curve: list[curves.CurvePoint]
 
 
-CurveColumns = Callable[[repository.Connection, datetime, datetime], Awaitable[list[curves.Known]]]
-"""``curves.curve_views`` of the channel's posts published in ``[start, end)``."""
-
-
 async def get_post(
     conn: repository.Connection,
     channel_id: int,
     message_id: int,
     *,
     now: datetime,
-    curve_columns: CurveColumns | None = None,
+    baselines: CurveBaselines,
 ) -> PostDetail:
     """The post ``message_id``: every metric, its view curve, and the channel's median
-    curve over the 30 days before it (its values from ``curve_columns`` when given, kept
-    between calls by ``curve_baselines.CurveBaselines``; read here otherwise)."""
+    curve over the 30 days before it (its values kept between calls by ``baselines``)."""
     check_channel_id(channel_id)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         if await repository.get_channel(conn, channel_id) is None:
@@ -253,13 +249,9 @@ async def get_post(
         record = await posts_repository.get_post(conn, channel_id, message_id)
         if record is None:
             raise PostNotFound(channel_id, message_id)
-        start, end = record.published_at - BASELINE_WINDOW, record.published_at
-        if curve_columns is not None:
-            columns = await curve_columns(conn, start, end)
-        else:
-            columns = curves.curve_views(
-                await posts_repository.post_curves(conn, channel_id, start, end)
-            )
+        columns = await baselines.columns(
+            conn, channel_id, record.published_at - BASELINE_WINDOW, record.published_at
+        )
     median_curve = curves.medians(columns)
     # The performance index's baseline is the median curve's at 24 h: the same posts.
     day = median_curve[curves.CURVE_AGES.index(DAY)]
