@@ -4,6 +4,7 @@ the server's own failures as errors, and each method's handler is wrapped once."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -62,12 +63,19 @@ async def server() -> AsyncIterator[GrpcServer]:
     await built.stop(0)
 
 
-def _server_span(spans: InMemorySpanExporter, method: str) -> ReadableSpan:
-    found = [
-        s
-        for s in spans.get_finished_spans()
-        if s.kind == SpanKind.SERVER and s.name == f"/{SERVICE}/{method}"
-    ]
+async def _server_span(spans: InMemorySpanExporter, method: str) -> ReadableSpan:
+    """The method's one server span. A failed call's span ends when the interceptor's
+    ``with`` block exits, after the status went out, so the caller may be answered a
+    moment before the span is exported: wait for it (2 s at most)."""
+    for _ in range(100):
+        found = [
+            s
+            for s in spans.get_finished_spans()
+            if s.kind == SpanKind.SERVER and s.name == f"/{SERVICE}/{method}"
+        ]
+        if found:
+            break
+        await asyncio.sleep(0.02)
     assert len(found) == 1, [s.name for s in spans.get_finished_spans()]
     return found[0]
 
@@ -79,7 +87,7 @@ async def test_a_server_span_continues_the_callers_trace(
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
         await stub.GetJwks(auth_pb2.GetJwksRequest(), metadata=metadata, timeout=5)
-    span = _server_span(spans, "GetJwks")
+    span = await _server_span(spans, "GetJwks")
     assert span.context is not None
     assert span.parent is not None
     assert span.context.trace_id == int(TRACE_ID, 16)
@@ -103,7 +111,7 @@ async def test_without_traceparent_a_span_starts_its_own_trace(
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
         await stub.GetJwks(auth_pb2.GetJwksRequest(), timeout=5)
-    span = _server_span(spans, "GetJwks")
+    span = await _server_span(spans, "GetJwks")
     assert span.parent is None
     assert span.context is not None
     assert span.context.trace_id != 0
@@ -118,11 +126,11 @@ async def test_only_the_servers_own_failures_are_span_errors(
             await stub.CheckAccess(auth_pb2.CheckAccessRequest(), timeout=5)
         with pytest.raises(grpc.aio.AioRpcError):
             await stub.ExchangeInitData(auth_pb2.ExchangeInitDataRequest(), timeout=5)
-    not_found = _server_span(spans, "CheckAccess")
+    not_found = await _server_span(spans, "CheckAccess")
     code = (not_found.attributes or {})["rpc.grpc.status_code"]
     assert code == grpc.StatusCode.NOT_FOUND.value[0]
     assert not_found.status.status_code == StatusCode.UNSET
-    internal = _server_span(spans, "ExchangeInitData")
+    internal = await _server_span(spans, "ExchangeInitData")
     assert (internal.attributes or {})["rpc.grpc.status_code"] == grpc.StatusCode.INTERNAL.value[0]
     assert internal.status.status_code == StatusCode.ERROR
     assert "boom" not in (internal.status.description or "")
