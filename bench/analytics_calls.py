@@ -1,5 +1,6 @@
 """The analytics server's CPU per cheap call: answers shared per ingest event and Redis
-cache hits, where nothing but the server's own per-call work is left.
+cache hits (an overview of a closed period, a post's detail), where nothing but the
+server's own per-call work is left.
 
 Run: ``.venv/bin/python -m bench.analytics_calls [--seconds 10] [--reuse DATABASE]
 [--no-grant-cache] [--client python|h2load]``. Without ``--reuse`` it generates the
@@ -41,11 +42,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import grpc
 from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from analyticbot.analytics.v1 import analytics_pb2, posts_pb2, series_pb2
 from analyticbot.runtime.cache import create_redis
@@ -71,7 +73,17 @@ from bench.analytics import (
     stamp,
 )
 
-KINDS = ("overview", "overview (Redis hit)", "posts list", "best-time")
+# The server's health check: no interceptor, database or Redis, only grpc.aio's own
+# handling of a call, the least any call costs.
+FLOOR = "health check (grpc.aio alone)"
+KINDS = (
+    FLOOR,
+    "overview",
+    "overview (Redis hit)",
+    "posts list",
+    "best-time",
+    "post detail (Redis hit)",
+)
 SERVICE = "/analyticbot.analytics.v1.AnalyticsService"
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -94,6 +106,7 @@ def _requests(target: Target) -> dict[str, tuple[str, Message]]:
     cid = target.channel_id
     period = {"period_start": stamp(NOW - OVERVIEW_DAYS), "period_end": stamp(NOW)}
     return {
+        FLOOR: ("/grpc.health.v1.Health/Check", health_pb2.HealthCheckRequest()),
         "overview": (
             f"{SERVICE}/GetChannelOverview",
             analytics_pb2.GetChannelOverviewRequest(channel_id=cid),
@@ -109,6 +122,11 @@ def _requests(target: Target) -> dict[str, tuple[str, Message]]:
             ),
         ),
         "best-time": (f"{SERVICE}/GetBestTime", series_pb2.GetBestTimeRequest(channel_id=cid)),
+        # A post older than a day (``pick_targets``): cached once computed.
+        "post detail (Redis hit)": (
+            f"{SERVICE}/GetPost",
+            posts_pb2.GetPostRequest(channel_id=cid, message_id=target.message_ids[0]),
+        ),
     }
 
 
@@ -164,8 +182,15 @@ async def measure(
             (server,) = multiprocessing.active_children()
             assert server.pid is not None
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                calls = grpc_calls(_stub(channel), metadata, target)
+                stub = _stub(channel)
+                calls = grpc_calls(stub, metadata, target)
                 requests = _requests(target)
+                one_post = cast(posts_pb2.GetPostRequest, requests["post detail (Redis hit)"][1])
+                calls["post detail (Redis hit)"] = lambda _: stub.GetPost(
+                    one_post, metadata=metadata
+                )
+                health = health_pb2_grpc.HealthStub(channel)
+                calls[FLOOR] = lambda _: health.Check(health_pb2.HealthCheckRequest())
                 for kind in KINDS:
                     await load(calls[kind], 200, concurrency, seconds)  # warm
                     server_before = _cpu_seconds(server.pid)

@@ -1,12 +1,14 @@
 """Analytics' cached answers, kept in the gateway's memory until analytics drops them.
 
-Analytics keeps the answers of closed periods (an overview or a best-time heatmap with
-an explicit end) in Redis until the collector's next ingest event for the channel drops
-them (services/analytics/cache.py). A dashboard read served from there still cost the
-gateway a gRPC call, more CPU than the rest of the request (docs/benchmarks.md). The
-gateway now keeps those same answers per channel, and drops a channel's when analytics
-announces that it dropped its own: ``c:<channel id>`` on ``answers_topic``, published in
-the Redis transaction of the invalidation itself. An answer is thus served from here
+Analytics keeps the answers that depend on nothing but the stored data (an overview or
+a best-time heatmap with an explicit end, a post's detail once no reach waits for the
+post to age: ``analyticbot.runtime.kept_answers``) in Redis until the collector's next
+ingest event for the channel drops them (services/analytics/cache.py). A dashboard read
+served from there still cost the gateway a gRPC call, more CPU than the rest of the
+request (docs/benchmarks.md). The gateway now keeps those same answers per channel, and
+drops a channel's when analytics announces that it dropped its own: ``c:<channel id>``
+on ``answers_topic``, published in the Redis transaction of the invalidation itself.
+An answer is thus served from here
 only while analytics would have served the same one from its cache, give or take the
 delivery of one pub/sub message.
 
@@ -15,7 +17,8 @@ What is kept is trusted only while analytics' ingest worker is heard
 answer also goes after ``ttl_seconds``, below analytics' own cache lifetime, and an
 answer asked while its channel's announcement arrived is not kept (a generation count).
 
-Only requests that analytics caches itself are kept (``memoizable``), and only for
+Only answers that analytics caches itself are kept (``memoizable`` and ``keepable``,
+both from ``analyticbot.runtime.kept_answers``), and only for
 callers whose access the gateway has just checked (``resilience.AnalyticsGuard``): the
 access decision is never kept with the answer.
 """
@@ -24,21 +27,25 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
+from analyticbot.runtime import kept_answers
 from analyticbot.runtime.memo import CHANNEL_PREFIX, MISSING
 from gateway.announcements import HeardMemo
 from gateway.metrics import ANALYTICS_READS
-
-# The reads analytics answers from its Redis cache when the period has an end
-# (services/analytics/grpc_api.py, ``_cached``); a test keeps the two lists alike.
-MEMOIZED_READS = frozenset({"GetChannelOverview", "GetBestTime"})
 
 _FROM_MEMO = ANALYTICS_READS.labels("memo")
 _ASKED = ANALYTICS_READS.labels("analytics")
 
 
 def memoizable(method: str, request: Message) -> bool:
-    """Whether analytics caches the answer to ``request``: a read of a closed period."""
-    return method in MEMOIZED_READS and request.HasField("period_end")
+    """Whether analytics may cache the answer to ``request`` (a read of a closed period,
+    a post in detail): worth looking up here."""
+    return kept_answers.may_keep(method, request)
+
+
+def keepable(method: str, answer: Message) -> bool:
+    """Whether analytics caches ``answer`` itself (a post's detail only once no metric
+    waits for the post to age), so that it may be kept here."""
+    return kept_answers.settled(method, answer)
 
 
 class AnswerMemo(HeardMemo[tuple[str, bytes], Message]):

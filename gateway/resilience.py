@@ -35,7 +35,7 @@ from google.protobuf.message import Message
 from quart import Quart, Response, g, has_request_context
 from redis.exceptions import RedisError
 
-from gateway.answer_memo import AnswerMemo, memoizable
+from gateway.answer_memo import AnswerMemo, keepable, memoizable
 from gateway.errors import RETRY_AFTER_SECONDS, APIError
 from gateway.shared_reads import SharedReads
 
@@ -227,7 +227,7 @@ class AnalyticsGuard:
                 return stale
             raise
         self.breaker.success()
-        if memo is not None:
+        if memo is not None and keepable(method, answer):
             memo.put(channel_id, method, asked, answer, generation)
         if cached:
             self._remember(key, answer)

@@ -3,8 +3,9 @@
 Each channel's cached responses live in one Redis hash ``<prefix><channel_id>``, field =
 the RPC and its serialized request. An ingest event for the channel deletes the hash, so
 the next request recomputes; the hash also expires ``ttl`` seconds after it was created
-in case an event is lost. Only requests whose answer depends on nothing but the stored
-data (an explicit period end) are cached; "until now" answers move with the clock.
+in case an event is lost. Only answers that depend on nothing but the stored data are
+cached (``analyticbot.runtime.kept_answers``): a period with an explicit end, a post's
+detail once no reach waits for the post to age; "until now" answers move with the clock.
 
 An answer computed while an event arrived must not be stored after the event's
 invalidation: each channel has an epoch counter that invalidation increments, a lookup

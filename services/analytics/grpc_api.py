@@ -23,6 +23,7 @@ from analyticbot.analytics.v1 import (
     posts_pb2,
     series_pb2,
 )
+from analyticbot.runtime import kept_answers
 from analyticbot.runtime.errors import InvalidArgument, NotFound
 from analyticbot.runtime.grant_cache import GrantCache
 from analyticbot.runtime.rbac import Permission
@@ -111,17 +112,33 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         request: Message,
         response_type: type[R],
         compute: Callable[[], Awaitable[R]],
+        *,
+        settled: Callable[[R], bool] | None = None,
     ) -> R:
-        """``compute()``, through the cache when there is one."""
-        if self._cache is None:
-            return await compute()
-        key = request.SerializeToString(deterministic=True)
-        hit, epoch = await self._cache.get(channel_id, method, key)
-        if hit is not None:
-            return response_type.FromString(hit)
-        response = await compute()
-        await self._cache.put(channel_id, method, key, response.SerializeToString(), epoch)
-        return response
+        """The cached answer, else ``compute()`` stored when ``settled`` (if given) says
+        it stays right until the data changes; either shared (``_shared``) with the
+        callers asking the same after the same ingest event, so a hot question costs
+        one Redis lookup per ``SharedAnswers`` lifetime, not one per call.
+
+        The lookup, the computation and the ``put`` happen in one shared task, in that
+        order, so the epoch ``put`` checks was read before the computation's snapshot:
+        a commit the snapshot misses bumps the epoch after it, and ``put`` then refuses,
+        or the bump drops what was stored (services/analytics/cache.py)."""
+        asked = request.SerializeToString(deterministic=True)
+        cache = self._cache
+        if cache is None:
+            return await self._shared((method, asked), channel_id, compute)
+
+        async def lookup_or_compute() -> R:
+            hit, epoch = await cache.get(channel_id, method, asked)
+            if hit is not None:
+                return response_type.FromString(hit)
+            response = await compute()
+            if settled is None or settled(response):
+                await cache.put(channel_id, method, asked, response.SerializeToString(), epoch)
+            return response
+
+        return await self._shared((method, asked), channel_id, lookup_or_compute)
 
     async def _shared(
         self, key: tuple[object, ...], channel_id: int, compute: Callable[[], Awaitable[R]]
@@ -252,8 +269,16 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                 )
             return post_detail_to_proto(detail)
 
-        key = ("post", request.channel_id, request.message_id)
-        return await self._shared(key, request.channel_id, compute)
+        # Once no reach waits for the post to age, the answer holds until the channel's
+        # next ingest event (analyticbot.runtime.kept_answers); while young, it is shared.
+        return await self._cached(
+            "post",
+            request.channel_id,
+            request,
+            posts_pb2.GetPostResponse,
+            compute,
+            settled=kept_answers.post_settled,
+        )
 
     async def GetBestTime(
         self, request: series_pb2.GetBestTimeRequest, context: Context

@@ -1,6 +1,7 @@
-"""The reads the gateways keep in memory (gateway/answer_memo.py ``memoizable``) are
-exactly the ones analytics itself caches until an ingest event drops them: with a
-period end, never "until now"."""
+"""The answers the gateways keep in memory (gateway/answer_memo.py ``memoizable`` and
+``keepable``) are exactly the ones analytics itself caches until an ingest event drops
+them: a period with an end, never "until now"; a post's detail once no reach waits for
+the post to age, never a young post's."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import asyncpg
 import redis.asyncio as redis
 from google.protobuf.message import Message
 
-from analyticbot.analytics.v1 import analytics_pb2, series_pb2
-from gateway.answer_memo import MEMOIZED_READS, memoizable
+from analyticbot.analytics.v1 import analytics_pb2, posts_pb2, series_pb2
+from analyticbot.runtime.kept_answers import KEPT_READS
+from gateway.answer_memo import keepable, memoizable
 from services.analytics.cache import ResponseCache
-from tests.integration.analytics.dataset import seed, t
+from tests.integration.analytics.dataset import X, Y, seed, t
 
 if TYPE_CHECKING:
     from analyticbot.analytics.v1.analytics_pb2_grpc import (
@@ -38,7 +40,7 @@ async def test_analytics_caches_what_the_gateways_keep(
 ) -> None:
     await seed(pool, channel_id)
     requests = _requests(channel_id)
-    assert set(requests) == MEMOIZED_READS
+    assert set(requests) | {"GetPost"} == KEPT_READS
     stored = f"{prefix}cache:{channel_id}"
     for method, request in requests.items():
         call = getattr(stub, method)
@@ -53,3 +55,25 @@ async def test_analytics_caches_what_the_gateways_keep(
         await call(closed)
         assert memoizable(method, closed)
         assert await redis_client.hlen(stored) == before + 1, method
+
+
+async def test_analytics_caches_the_post_details_the_gateways_keep(
+    stub: AsyncStub,
+    pool: asyncpg.Pool,
+    channel_id: int,
+    redis_client: redis.Redis,
+    prefix: str,
+    cache: ResponseCache,
+) -> None:
+    """X is 5 days old at the server's clock: every reach is known, the detail is kept.
+    Y is 4 hours old: its reach@12h waits for it to age, so it is asked again."""
+    await seed(pool, channel_id)
+    stored = f"{prefix}cache:{channel_id}"
+    for message_id, kept in ((Y, False), (X, True)):
+        request = posts_pb2.GetPostRequest(channel_id=channel_id, message_id=message_id)
+        assert memoizable("GetPost", request)
+        before = await redis_client.hlen(stored)
+        answer = await stub.GetPost(request)
+        assert keepable("GetPost", answer) is kept
+        assert await redis_client.hlen(stored) == before + kept, message_id
+        assert await stub.GetPost(request) == answer

@@ -14,6 +14,7 @@ import redis.asyncio as redis
 
 from analyticbot.analytics.v1 import analytics_pb2_grpc, posts_pb2
 from services.analytics import curves, posts_repository
+from services.analytics.cache import ResponseCache
 from services.analytics.curve_baselines import CurveBaselines
 from services.analytics.curves import Known
 from services.analytics.events import EventHub
@@ -287,8 +288,10 @@ async def test_post_detail_follows_a_committed_refresh(
     redis_client: redis.Redis,
     prefix: str,
     hub: EventHub,
+    cache: ResponseCache,
 ) -> None:
-    """The median curve served from kept values moves with the next ingest event."""
+    """The median curve served from kept values moves with the next ingest event (X is
+    old enough for its detail to be cached as well, until the ingest worker drops it)."""
     await seed(pool, channel_id)
     await asyncio.wait_for(hub.ready.wait(), 10)  # values are kept only while it listens
     request = posts_pb2.GetPostRequest(channel_id=channel_id, message_id=X)
@@ -306,6 +309,7 @@ async def test_post_detail_follows_a_committed_refresh(
             channel_id,
             t(3),
         )
+    await cache.invalidate(channel_id)  # what the ingest worker does on the event
     await publish_and_hear(redis_client, prefix, hub, channel_id, t(14))
     median = {
         p.age_seconds // 3600: p.views.value

@@ -13,12 +13,15 @@ from typing import Protocol, cast
 import asyncpg
 import grpc
 import pytest
+import redis.asyncio as redis
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from analyticbot.analytics.v1 import analytics_pb2, analytics_pb2_grpc, metric_pb2
 from services.analytics.cache import ResponseCache
+from services.analytics.events import EventHub
+from tests.integration.analytics.ingest_events import publish_and_hear
 
 
 class AnalyticsClient(Protocol):
@@ -316,7 +319,13 @@ async def test_posts_not_yet_sampled_are_not_enough_data(
 
 
 async def test_data_as_of_is_the_freshest_of_refresh_and_samples(
-    analytics: AnalyticsClient, pool: asyncpg.Pool, channel_id: int, cache: ResponseCache
+    analytics: AnalyticsClient,
+    pool: asyncpg.Pool,
+    channel_id: int,
+    cache: ResponseCache,
+    redis_client: redis.Redis,
+    prefix: str,
+    hub: EventHub,
 ) -> None:
     # No subscriber samples; a post sample at Mar 12 and a collector refresh at Mar 14 06:00.
     await seed_channel(
@@ -336,8 +345,10 @@ async def test_data_as_of_is_the_freshest_of_refresh_and_samples(
             channel_id,
             t(10),
         )
-    # The collector's event after such a commit drops the cached answer.
+    # The collector's event after such a commit: the ingest worker drops the cached
+    # answer, the event hub hears it (answers shared in process go with it).
     await cache.invalidate(channel_id)
+    await publish_and_hear(redis_client, prefix, hub, channel_id, t(14))
     response = await analytics.GetChannelOverview(request)
     assert response.data_as_of.ToDatetime(tzinfo=UTC) == t(12)
 

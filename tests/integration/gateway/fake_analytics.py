@@ -93,6 +93,8 @@ class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
         self.overview_gate = asyncio.Event()
         self.overview_gate.set()
         self.overview_title: str | None = None
+        # GetPost answers with a post too young for its reaches when set.
+        self.post_young = False
         self.rules: dict[int, alerts_pb2.AlertRule] = {}
         self._next_rule_id = 1
 
@@ -151,7 +153,7 @@ class FakeAnalytics(analytics_pb2_grpc.AnalyticsServiceServicer):
         if request.message_id != VIRAL_POST_ID:
             raise NotFound(f"post {request.message_id} not found")
         return posts_pb2.GetPostResponse(
-            post=viral_post(),
+            post=young_post() if self.post_young else viral_post(),
             view_curve=[
                 posts_pb2.ViewSample(age_seconds=0, views=0),
                 posts_pb2.ViewSample(age_seconds=3600, views=410),

@@ -14,13 +14,14 @@ import pytest
 import redis.asyncio as redis
 from quart import Quart
 
-from analyticbot.analytics.v1 import analytics_pb2
+from analyticbot.analytics.v1 import analytics_pb2, posts_pb2
 from gateway.answer_memo import AnswerMemo, memoizable
 from gateway.app import create_app
 from gateway.state import gateway_state
 from services.analytics.cache import ResponseCache
 from tests.integration.gateway.announce import publish, until
 from tests.integration.gateway.conftest import SettingsFactory
+from tests.integration.gateway.fake_data import VIRAL_POST_ID
 from tests.integration.gateway.gateway_fakes import CHANNEL_ID, Peers
 
 CLOSED = (
@@ -117,6 +118,23 @@ async def test_a_best_time_of_a_closed_period_is_kept_too(
     assert asked(peers, "GetBestTime") == 1
 
 
+async def test_a_post_detail_is_kept_once_no_reach_waits_for_the_post_to_age(
+    app: Quart, peers: Peers, redis_url: str
+) -> None:
+    await _heard(app, redis_url)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {peers.token()}"}
+    path = f"/api/v1/channels/{CHANNEL_ID}/posts/{VIRAL_POST_ID}"
+    peers.analytics.post_young = True  # analytics would not cache it either
+    for _ in range(2):
+        assert (await client.get(path, headers=headers)).status_code == 200
+    assert asked(peers, "GetPost") == 2
+    peers.analytics.post_young = False
+    for _ in range(3):
+        assert (await client.get(path, headers=headers)).status_code == 200
+    assert asked(peers, "GetPost") == 3
+
+
 async def test_without_a_recent_alive_analytics_is_asked_every_time(
     make_settings: SettingsFactory, peers: Peers, redis_url: str
 ) -> None:
@@ -181,6 +199,7 @@ def test_only_what_analytics_caches_is_memoizable() -> None:
     request.period_end.GetCurrentTime()
     assert memoizable("GetChannelOverview", request)
     assert not memoizable("ListPosts", request)
+    assert memoizable("GetPost", posts_pb2.GetPostRequest(channel_id=CHANNEL_ID, message_id=1))
 
 
 async def test_the_response_caches_invalidation_is_heard(
