@@ -8,9 +8,8 @@ served from there still cost the gateway a gRPC call, more CPU than the rest of 
 request (docs/benchmarks.md). The gateway now keeps those same answers per channel, and
 drops a channel's when analytics announces that it dropped its own: ``c:<channel id>``
 on ``answers_topic``, published in the Redis transaction of the invalidation itself.
-An answer is thus served from here
-only while analytics would have served the same one from its cache, give or take the
-delivery of one pub/sub message.
+An answer is thus served from here only while analytics would have served the same one
+from its cache, give or take the delivery of one pub/sub message.
 
 What is kept is trusted only while analytics' ingest worker is heard
 (``gateway.announcements``: subscribed, an ``alive`` within ``stale_seconds``); each
@@ -18,9 +17,9 @@ answer also goes after ``ttl_seconds``, below analytics' own cache lifetime, and
 answer asked while its channel's announcement arrived is not kept (a generation count).
 
 Only answers that analytics caches itself are kept (``memoizable`` and ``keepable``,
-both from ``analyticbot.runtime.kept_answers``), and only for
-callers whose access the gateway has just checked (``resilience.AnalyticsGuard``): the
-access decision is never kept with the answer.
+both from ``analyticbot.runtime.kept_answers``), and only for callers whose access the
+gateway has just checked (``resilience.AnalyticsGuard``): the access decision is never
+kept with the answer.
 """
 
 from __future__ import annotations

@@ -126,8 +126,9 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         or the bump drops what was stored (services/analytics/cache.py)."""
         asked = request.SerializeToString(deterministic=True)
         cache = self._cache
+        key = ("cached", method, asked)
         if cache is None:
-            return await self._shared((method, asked), channel_id, compute)
+            return await self._shared(key, channel_id, compute)
 
         async def lookup_or_compute() -> R:
             hit, epoch = await cache.get(channel_id, method, asked)
@@ -138,7 +139,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                 await cache.put(channel_id, method, asked, response.SerializeToString(), epoch)
             return response
 
-        return await self._shared((method, asked), channel_id, lookup_or_compute)
+        return await self._shared(key, channel_id, lookup_or_compute)
 
     async def _shared(
         self, key: tuple[object, ...], channel_id: int, compute: Callable[[], Awaitable[R]]
