@@ -71,6 +71,14 @@ async def _title(app: Quart, peers: Peers, path: str = CLOSED) -> str:
     return str(body["title"])
 
 
+async def _read(app: Quart, peers: Peers, path: str, times: int) -> None:
+    """GET ``path`` ``times`` times as the test user, each answered 200."""
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {peers.token()}"}
+    for _ in range(times):
+        assert (await client.get(path, headers=headers)).status_code == 200
+
+
 async def test_a_closed_period_is_asked_once_while_analytics_is_heard(
     app: Quart, peers: Peers, redis_url: str
 ) -> None:
@@ -111,10 +119,7 @@ async def test_a_best_time_of_a_closed_period_is_kept_too(
     app: Quart, peers: Peers, redis_url: str
 ) -> None:
     await _heard(app, redis_url)
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {peers.token()}"}
-    for _ in range(3):
-        assert (await client.get(BEST_TIME, headers=headers)).status_code == 200
+    await _read(app, peers, BEST_TIME, 3)
     assert asked(peers, "GetBestTime") == 1
 
 
@@ -122,16 +127,12 @@ async def test_a_post_detail_is_kept_once_no_reach_waits_for_the_post_to_age(
     app: Quart, peers: Peers, redis_url: str
 ) -> None:
     await _heard(app, redis_url)
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {peers.token()}"}
     path = f"/api/v1/channels/{CHANNEL_ID}/posts/{VIRAL_POST_ID}"
     peers.analytics.post_young = True  # analytics would not cache it either
-    for _ in range(2):
-        assert (await client.get(path, headers=headers)).status_code == 200
+    await _read(app, peers, path, 2)
     assert asked(peers, "GetPost") == 2
     peers.analytics.post_young = False
-    for _ in range(3):
-        assert (await client.get(path, headers=headers)).status_code == 200
+    await _read(app, peers, path, 3)
     assert asked(peers, "GetPost") == 3
 
 
