@@ -14,8 +14,10 @@ Both ask here, so the two keep the same answers.
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from analyticbot.analytics.v1 import metric_pb2, posts_pb2
@@ -55,12 +57,34 @@ def _waits(message: Message) -> bool:
     """Whether a Metric in ``message``, at any depth, is POST_TOO_YOUNG."""
     if message.DESCRIPTOR is _METRIC:
         return message.unavailable_reason == _TOO_YOUNG  # type: ignore[attr-defined, no-any-return]
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
+    for field in _metric_fields(message.DESCRIPTOR):
+        value = getattr(message, field.name)
         if field.is_repeated:
             if any(_waits(item) for item in value):
                 return True
         elif _waits(value):
             return True
     return False
+
+
+@functools.cache
+def _metric_fields(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
+    """The fields of a message type that are or hold a Metric: the only ones ``_waits``
+    visits (a post's view curve, hundreds of samples, holds none)."""
+    return tuple(
+        field
+        for field in descriptor.fields
+        if field.message_type is not None and _holds_metric(field.message_type, set())
+    )
+
+
+def _holds_metric(descriptor: Descriptor, seen: set[Descriptor]) -> bool:
+    if descriptor is _METRIC:
+        return True
+    seen.add(descriptor)
+    return any(
+        field.message_type is not None
+        and field.message_type not in seen
+        and _holds_metric(field.message_type, seen)
+        for field in descriptor.fields
+    )
